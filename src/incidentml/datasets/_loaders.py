@@ -1,0 +1,52 @@
+"""Find and read the bundled samples."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import SchemaError
+
+__all__ = ["data_home", "load_tickets"]
+
+_ENV = "INCIDENTML_DATA"
+
+
+def data_home() -> Path:
+    """The folder holding the bundled samples.
+
+    ``$INCIDENTML_DATA`` when set, else the ``datasets/`` folder of the source checkout this
+    package was installed from.
+    """
+    env = os.environ.get(_ENV)
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[3] / "datasets")
+    for c in candidates:
+        if (c / "README.md").exists():
+            return c
+    msg = (f"The bundled datasets folder was not found (looked in {', '.join(map(str, candidates))}). "
+           f"Set {_ENV} to the 'datasets' folder of an incidentml checkout.")
+    raise SchemaError(msg)
+
+
+def load_tickets() -> pd.DataFrame:
+    """Load 2,969 real, anonymised IT helpdesk tickets (Endava; MIT / CC0; see datasets/README.md).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``ticket_id``, ``title``, ``description``, ``category`` (8 classes),
+        ``ticket_type``, ``urgency``, ``impact`` and ``service``.
+
+    Examples
+    --------
+    >>> tickets = load_tickets()
+    >>> tickets.shape
+    (2969, 8)
+    >>> sorted(tickets["category"].unique())[:3]
+    ['Access', 'Administrative rights', 'HR Support']
+    """
+    path = data_home() / "endava_tickets_sample.csv"
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)

@@ -1,0 +1,52 @@
+"""Exceptions and warnings raised by incidentml.
+
+Every error the library raises on purpose derives from :class:`IncidentMLError` and from the
+built-in exception a caller would expect (``ValueError`` for bad values, ``KeyError``-free
+lookups, ...), so ``except ValueError`` keeps working while ``except IncidentMLError`` catches
+everything incidentml raises deliberately.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IncidentMLError",
+    "IncidentMLWarning",
+    "InvalidParameterError",
+    "ModelFileError",
+    "NotFittedError",
+    "SchemaError",
+    "DataError",
+    "RareClassWarning",
+]
+
+
+class IncidentMLError(Exception):
+    """Root of every error incidentml raises on purpose."""
+
+
+class InvalidParameterError(IncidentMLError, ValueError, TypeError):
+    """A constructor parameter has a value outside its documented range or type."""
+
+
+class NotFittedError(IncidentMLError, ValueError, AttributeError):
+    """A model was used before ``fit`` (or ``learn_one``) gave it any state."""
+
+
+class SchemaError(IncidentMLError, ValueError):
+    """An input table lacks a column, or a column has the wrong type or content."""
+
+
+class DataError(IncidentMLError, ValueError):
+    """Input data cannot be learned from (for example a target with a single class)."""
+
+
+class ModelFileError(IncidentMLError, ValueError):
+    """A saved model file is missing, truncated, tampered with, or from an incompatible version."""
+
+
+class IncidentMLWarning(UserWarning):
+    """Root of every warning incidentml emits."""
+
+
+class RareClassWarning(IncidentMLWarning):
+    """Rare labels were merged into an ``other`` class before training."""
