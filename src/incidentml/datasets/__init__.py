@@ -1,4 +1,4 @@
-"""Loaders for the small data samples bundled in the repository's ``datasets/`` folder.
+"""Loaders for the small data samples bundled in the repository's ``datasets/`` folder, and generators.
 
 The samples live in the top-level ``datasets/`` folder of a source checkout (with their source
 and license in ``datasets/README.md``). Set ``INCIDENTML_DATA`` to that folder when running from
@@ -6,5 +6,6 @@ an installed package.
 """
 
 from ._loaders import data_home, load_tickets
+from ._synthetic import make_tickets
 
-__all__ = ["data_home", "load_tickets"]
+__all__ = ["data_home", "load_tickets", "make_tickets"]

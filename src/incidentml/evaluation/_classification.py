@@ -25,7 +25,7 @@ def expected_calibration_error(correct: np.ndarray, confidence: np.ndarray, *, n
     Examples
     --------
     >>> round(expected_calibration_error(np.array([1, 0, 1, 1]), np.array([0.9, 0.9, 0.6, 0.6])), 3)
-    0.3
+    0.4
     """
     correct = np.asarray(correct, dtype=float)
     confidence = np.clip(np.asarray(confidence, dtype=float), 0.0, 1.0)

@@ -266,6 +266,11 @@ class TriageModel(BaseTriageClassifier):
         self.random_state = random_state
         self.progress = progress
 
+    @classmethod
+    def _test_params(cls) -> dict[str, Any]:
+        """Cheap settings for the check suite: small vocabularies, two folds."""
+        return {"max_features": 5000, "cv": 2, "char_ngram_range": (3, 4), "random_state": 0, "progress": False}
+
     # ------------------------------------------------------------------ input handling
     @staticmethod
     def _as_frame(X: Any, what: str = "X") -> pd.DataFrame:

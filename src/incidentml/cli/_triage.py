@@ -1,0 +1,141 @@
+"""``incidentml triage``: train, predict and evaluate incident-text triage models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._common import CLIError, parse_pairs, print_table, read_table, require_columns, write_json
+
+__all__ = ["register"]
+
+
+def register(jobs: Any) -> None:
+    """Add the ``triage`` job and its subcommands to ``jobs``."""
+    triage = jobs.add_parser("triage", help="train, apply and evaluate incident-text triage models",
+                             description="Incident-text triage: category, priority and team with calibrated "
+                                         "confidence and an 'ask a human' answer.")
+    sub = triage.add_subparsers(dest="action", metavar="ACTION", parser_class=type(triage))
+
+    train = sub.add_parser("train", help="train a triage model from a CSV of past incidents")
+    train.add_argument("--data", required=True, help="CSV of past incidents (one row per ticket)")
+    train.add_argument("--text", required=True, action="append", metavar="COL",
+                       help="text column (repeat for title, description, ...)")
+    train.add_argument("--target", required=True, action="append", metavar="NAME=COL",
+                       help="target to learn and its label column, e.g. category=Topic_group (repeatable)")
+    train.add_argument("--feature", action="append", metavar="COL", default=[],
+                       help="structured column used as an extra feature, e.g. service (repeatable)")
+    train.add_argument("--out", required=True, help="where to write the model file")
+    train.add_argument("--ordinal", action="append", metavar="NAME=L1,L2,...", default=[],
+                       help="ordinal target and its labels from most to least severe (default: common scales "
+                            "such as P1..P5 or Blocker..Trivial are recognised)")
+    train.add_argument("--target-precision", type=float, default=0.9,
+                       help="precision the model's own decisions must reach; below it, it abstains (default 0.9)")
+    train.add_argument("--underprediction-cost", type=float, default=1.0,
+                       help="cost of predicting an ordinal target (priority) one level too low (default 1)")
+    train.add_argument("--critical-recall", type=float, default=None,
+                       help="choose the under-prediction cost on validation folds to reach this critical recall")
+    train.add_argument("--n-critical", type=int, default=1,
+                       help="how many of the most severe levels count as critical (default 1)")
+    train.add_argument("--class-weight", choices=["none", "balanced"], default="none")
+    train.add_argument("--rare", choices=["merge", "error"], default="merge",
+                       help="labels with fewer than 5 rows: merge into 'other' (default) or refuse")
+    train.add_argument("--jobs", type=int, default=-1, help="parallel threads (default: all cores)")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(func=_train)
+
+    predict = sub.add_parser("predict", help="triage new incidents with a trained model")
+    predict.add_argument("--model", required=True, help="model file written by 'triage train'")
+    predict.add_argument("--data", required=True, help="CSV of incidents to triage")
+    predict.add_argument("--output", required=True, help="CSV to write: every input row, in order, plus "
+                                                          "NAME, NAME_confidence, NAME_abstain per target")
+    predict.set_defaults(func=_predict)
+
+    evaluate = sub.add_parser("evaluate", help="metrics of a trained model on labelled incidents")
+    evaluate.add_argument("--model", required=True, help="model file written by 'triage train'")
+    evaluate.add_argument("--data", required=True, help="CSV of labelled incidents (same label columns as training)")
+    evaluate.add_argument("--json", metavar="PATH", help="also write the metrics as JSON")
+    evaluate.set_defaults(func=_evaluate)
+    triage.set_defaults(func=None, _parser=triage)
+
+
+def _load(path: str) -> Any:
+    from ..triage import TriageModel
+
+    return TriageModel.load(path)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..triage import TriageModel
+
+    targets = parse_pairs(args.target, "--target")
+    ordinal: Any = "auto"
+    if args.ordinal:
+        ordinal = {}
+        for name, labels in parse_pairs(args.ordinal, "--ordinal").items():
+            ordinal[name] = [s.strip() for s in labels.split(",") if s.strip()]
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise CLIError(f"--out: folder '{out.parent}' does not exist. Create it first.")
+    frame = read_table(args.data)
+    require_columns(frame, args.text, "--text")
+    require_columns(frame, list(targets.values()), "--target")
+    require_columns(frame, args.feature, "--feature")
+    model = TriageModel(target_precision=args.target_precision, underprediction_cost=args.underprediction_cost,
+                        critical_recall=args.critical_recall, n_critical=args.n_critical,
+                        class_weight=None if args.class_weight == "none" else "balanced", rare_classes=args.rare,
+                        ordinal=ordinal, n_jobs=args.jobs, random_state=args.seed)
+    model.fit(frame, text=args.text, targets=targets, features=args.feature)
+    model.save(out)
+    rows = []
+    for name, rep in model.validation_metrics_.items():
+        rows.append({"target": name, "classes": len(model.classes_[name]), "accuracy": rep.get("accuracy"),
+                     "macro_f1": rep.get("macro_f1"), "coverage@precision": model.coverage_[name],
+                     "ece": rep.get("ece")})
+    print(f"trained on {model.n_train_rows_} tickets in {model.fit_seconds_:.1f} s; validation (out-of-fold):")
+    print_table(rows, ["target", "classes", "accuracy", "macro_f1", "coverage@precision", "ece"])
+    print(f"model written to {out}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    model = _load(args.model)
+    out = Path(args.output)
+    if not out.parent.exists():
+        raise CLIError(f"--output: folder '{out.parent}' does not exist. Create it first.")
+    frame = read_table(args.data)
+    pred = model.predict(frame)
+    result = frame.copy()
+    for col in pred.columns:
+        if col in result.columns:
+            result = result.rename(columns={col: f"{col}_input"})
+            sys.stderr.write(f"incidentml: note: input column {col!r} kept as {col + '_input'!r}\n")
+    for col in pred.columns:
+        result[col] = pred[col].to_numpy()
+    result.to_csv(out, index=False)
+    n_abstain = {n: int(pred[f"{n}_abstain"].sum()) for n in model.heads_}
+    print(f"triaged {len(frame)} tickets -> {out}; handed to a human: "
+          + ", ".join(f"{n} {k}" for n, k in n_abstain.items()))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    model = _load(args.model)
+    frame = read_table(args.data)
+    reports = model.evaluate(frame)
+    rows = []
+    for name, rep in reports.items():
+        rows.append({"target": name, "n": rep.get("n"), "accuracy": rep.get("accuracy"), "macro_f1": rep.get("macro_f1"),
+                     "top3": rep.get("top3_accuracy"), "ece": rep.get("ece"), "coverage": rep.get("coverage"),
+                     "decided_prec": rep.get("decided_precision"), "crit_recall": rep.get("critical_recall", float("nan")),
+                     "crit_2low": rep.get("critical_two_low_rate", float("nan"))})
+    print_table(rows, ["target", "n", "accuracy", "macro_f1", "top3", "ece", "coverage", "decided_prec",
+                       "crit_recall", "crit_2low"])
+    for name, rep in reports.items():
+        recalls = ", ".join(f"{k} {v:.2f}" for k, v in rep.get("per_class_recall", {}).items())
+        print(f"{name} recall per class: {recalls}")
+    if args.json:
+        write_json({"model": str(args.model), "data": str(args.data), "targets": reports}, args.json)
+    return 0

@@ -1,0 +1,259 @@
+"""The check suite every public incidentml estimator passes.
+
+Ship-with-the-package checks, so that a user's own estimator can be checked the same way::
+
+    from incidentml.utils.estimator_checks import check_estimator
+    check_estimator(MyTriageModel())
+
+Each check is a function ``check_x(estimator)`` that raises ``AssertionError`` on failure.
+:func:`yield_checks` lists the checks that apply to an estimator; estimators may give cheap
+settings for the suite with a ``_test_params()`` classmethod. Known, justified exemptions live
+in :data:`EXPECTED_FAILURES` with their reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import f1_score
+
+from ..exceptions import NotFittedError
+from ..triage.base import BaseTriageClassifier
+
+__all__ = ["EXPECTED_FAILURES", "check_estimator", "yield_checks"]
+
+#: ``{EstimatorClassName: {check_name: reason}}``: checks an estimator is known to fail, and why.
+EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
+
+#: Macro-F1 every triage classifier must reach on the synthetic tickets of ``make_tickets``.
+TRIAGE_MACRO_F1_FLOOR = 0.7
+
+
+def _params(estimator: Any) -> dict[str, Any]:
+    maker = getattr(type(estimator), "_test_params", None)
+    return dict(maker()) if maker else {}
+
+
+def _fresh(estimator: Any) -> Any:
+    est = clone(estimator)
+    est.set_params(**_params(estimator))
+    return est
+
+
+def _triage_data(seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from ..datasets import make_tickets
+
+    data = make_tickets(240, seed=seed, noise=0.05)
+    fit_kw = {"text": ["title", "description"], "targets": {"category": "category", "team": "team"},
+              "features": ["service"]}
+    return data, fit_kw
+
+
+def _fit(est: Any, data: pd.DataFrame, fit_kw: dict[str, Any]) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(data, **fit_kw)
+
+
+# ------------------------------------------------------------------ generic checks
+def check_default_constructible(estimator: Any) -> None:
+    """The class can be built with no arguments and ``get_params`` lists only its parameters."""
+    est = type(estimator)()
+    params = est.get_params(deep=False)
+    for k in params:
+        assert hasattr(est, k), f"{type(est).__name__}: parameter {k!r} is not stored as an attribute"
+
+
+def check_no_attributes_set_in_init(estimator: Any) -> None:
+    """``__init__`` stores hyperparameters only: no fitted (trailing underscore) or private state."""
+    est = type(estimator)(**estimator.get_params(deep=False))
+    params = set(est.get_params(deep=False))
+    extra = [k for k in vars(est) if k not in params]
+    assert not extra, f"{type(est).__name__}.__init__ sets non-parameter attributes {extra}"
+
+
+def check_params_not_mutated_by_fit(estimator: Any) -> None:
+    """``fit`` never changes the hyperparameters (compared with ``joblib.hash``)."""
+    est = _fresh(estimator)
+    before = {k: joblib.hash(v) for k, v in est.get_params(deep=False).items()}
+    data, kw = _triage_data()
+    _fit(est, data, kw)
+    after = {k: joblib.hash(v) for k, v in est.get_params(deep=False).items()}
+    assert before == after, f"{type(est).__name__}.fit changed parameters {[k for k in before if before[k] != after[k]]}"
+
+
+def check_fit_returns_self(estimator: Any) -> None:
+    """``fit`` returns the estimator itself."""
+    est = _fresh(estimator)
+    data, kw = _triage_data()
+    assert _fit(est, data, kw) is est
+
+
+def check_unfitted_raises(estimator: Any) -> None:
+    """Predicting before fitting raises :class:`~incidentml.exceptions.NotFittedError`."""
+    est = _fresh(estimator)
+    data, _ = _triage_data()
+    for method in ("predict", "predict_proba"):
+        try:
+            getattr(est, method)(data)
+        except NotFittedError:
+            continue
+        raise AssertionError(f"{type(est).__name__}.{method} before fit did not raise NotFittedError")
+    try:
+        est.predict_one("x")
+    except NotFittedError:
+        return
+    raise AssertionError(f"{type(est).__name__}.predict_one before fit did not raise NotFittedError")
+
+
+def check_clone_and_params(estimator: Any) -> None:
+    """``clone`` gives an equal-parameter, unfitted copy, and ``set_params`` round-trips."""
+    est = _fresh(estimator)
+    c = clone(est)
+    assert joblib.hash(c.get_params(deep=False)) == joblib.hash(est.get_params(deep=False))
+    c.set_params(**est.get_params(deep=False))
+    assert joblib.hash(c.get_params(deep=False)) == joblib.hash(est.get_params(deep=False))
+
+
+# ------------------------------------------------------------------ triage checks
+def check_pickle_roundtrip(estimator: Any) -> None:
+    """A fitted model gives identical predictions after pickle, joblib and its own save/load."""
+    est = _fresh(estimator)
+    data, kw = _triage_data()
+    _fit(est, data, kw)
+    want = est.predict(data)
+    again = pickle.loads(pickle.dumps(est))
+    pd.testing.assert_frame_equal(again.predict(data), want)
+    buf = io.BytesIO()
+    joblib.dump(est, buf)
+    buf.seek(0)
+    pd.testing.assert_frame_equal(joblib.load(buf).predict(data), want)
+
+
+def check_inputs_not_mutated(estimator: Any) -> None:
+    """``fit`` and ``predict`` leave the caller's DataFrame untouched."""
+    est = _fresh(estimator)
+    data, kw = _triage_data()
+    snapshot = data.copy(deep=True)
+    _fit(est, data, kw)
+    est.predict(data)
+    pd.testing.assert_frame_equal(data, snapshot)
+
+
+def check_column_order_irrelevant(estimator: Any) -> None:
+    """Shuffling the columns of the input frame does not change predictions."""
+    est = _fresh(estimator)
+    data, kw = _triage_data()
+    _fit(est, data, kw)
+    shuffled = data[list(reversed(data.columns))]
+    pd.testing.assert_frame_equal(est.predict(shuffled), est.predict(data))
+
+
+def check_extra_and_missing_columns(estimator: Any) -> None:
+    """Unknown extra columns are ignored at predict time; missing label columns are not needed."""
+    est = _fresh(estimator)
+    data, kw = _triage_data()
+    _fit(est, data, kw)
+    extra = data.assign(unrelated=np.arange(len(data)))
+    unlabeled = data.drop(columns=list(kw["targets"].values()))
+    pd.testing.assert_frame_equal(est.predict(extra), est.predict(data))
+    pd.testing.assert_frame_equal(est.predict(unlabeled), est.predict(data))
+
+
+def check_seeding_is_idempotent(estimator: Any) -> None:
+    """Two clones with the same seed give identical confidences."""
+    a = _fresh(estimator)
+    if "random_state" in a.get_params():
+        a.set_params(random_state=7)
+    b = clone(a)
+    data, kw = _triage_data()
+    _fit(a, data, kw)
+    _fit(b, data, kw)
+    pd.testing.assert_frame_equal(a.predict(data), b.predict(data))
+
+
+def check_routes_agree(estimator: Any) -> None:
+    """``predict`` equals the argmax of ``predict_proba`` and equals ``predict_one`` row by row."""
+    est = _fresh(estimator)
+    data, kw = _triage_data()
+    _fit(est, data, kw)
+    pred = est.predict(data.iloc[:25])
+    proba = est.predict_proba(data.iloc[:25])
+    for name, p in proba.items():
+        assert np.allclose(p.to_numpy().sum(axis=1), 1.0), f"{name}: probabilities do not sum to 1"
+        argmax = np.asarray(p.columns)[p.to_numpy().argmax(axis=1)]
+        assert (argmax == pred[name].to_numpy()).all(), f"{name}: predict != argmax(predict_proba)"
+        assert np.allclose(p.to_numpy().max(axis=1), pred[f"{name}_confidence"].to_numpy())
+    for i in range(5):
+        one = est.predict_one(data.iloc[i].to_dict())
+        for col in pred.columns:
+            got, want = one[col], pred[col].iloc[i]
+            if isinstance(want, (float, np.floating)):
+                assert abs(got - want) < 1e-9, f"predict_one {col}: {got} != {want}"
+            else:
+                assert got == want, f"predict_one {col}: {got!r} != {want!r}"
+
+
+def check_macro_f1_floor(estimator: Any) -> None:
+    """On held-out synthetic tickets, macro-F1 of every target reaches the floor."""
+    est = _fresh(estimator)
+    data, kw = _triage_data(seed=0)
+    test, _ = _triage_data(seed=1)
+    _fit(est, data, kw)
+    pred = est.predict(test)
+    for name, col in kw["targets"].items():
+        f1 = f1_score(test[col], pred[name], average="macro")
+        assert f1 >= TRIAGE_MACRO_F1_FLOOR, f"{name}: macro-F1 {f1:.3f} below the floor {TRIAGE_MACRO_F1_FLOOR}"
+
+
+def check_confidence_and_abstention(estimator: Any) -> None:
+    """Confidences are in [0, 1], abstention flags are booleans, and an empty ticket abstains."""
+    est = _fresh(estimator)
+    data, kw = _triage_data()
+    _fit(est, data, kw)
+    pred = est.predict(data)
+    for name in kw["targets"]:
+        c = pred[f"{name}_confidence"]
+        assert ((c >= 0) & (c <= 1)).all()
+        assert pred[f"{name}_abstain"].dtype == bool
+        assert pred[name].notna().all(), "labels must be filled even when abstaining"
+    empty = est.predict_one({"title": "", "description": None})
+    assert all(empty[f"{n}_abstain"] for n in kw["targets"]), "an empty ticket must abstain"
+
+
+_GENERIC = [check_default_constructible, check_no_attributes_set_in_init, check_clone_and_params]
+_TRIAGE = [check_params_not_mutated_by_fit, check_fit_returns_self, check_unfitted_raises, check_pickle_roundtrip,
+           check_inputs_not_mutated, check_column_order_irrelevant, check_extra_and_missing_columns,
+           check_seeding_is_idempotent, check_routes_agree, check_macro_f1_floor, check_confidence_and_abstention]
+
+
+def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
+    """Every check that applies to ``estimator``, minus its listed expected failures."""
+    skips = EXPECTED_FAILURES.get(type(estimator).__name__, {})
+    checks = list(_GENERIC)
+    if isinstance(estimator, BaseTriageClassifier):
+        checks += _TRIAGE
+    for check in checks:
+        if check.__name__ not in skips:
+            yield check
+
+
+def check_estimator(estimator: Any) -> None:
+    """Run every applicable check on a copy of ``estimator``; raise on the first failure.
+
+    Examples
+    --------
+    >>> from incidentml import TriageModel
+    >>> check_estimator(TriageModel())
+    """
+    for check in yield_checks(estimator):
+        check(copy.deepcopy(estimator))
