@@ -693,8 +693,8 @@ class TriageModel(BaseTriageClassifier):
             terms = self.featurizer_.explain_terms(docs[0], contrib, cols)
             ranked = sorted(terms.items(), key=lambda kv: -kv[1])
             out[n] = {"label": pred[n], "confidence": pred[f"{n}_confidence"], "abstain": pred[f"{n}_abstain"],
-                      "terms": [(t, round(v, 4)) for t, v in ranked[:top] if v > 0],
-                      "against": [(t, round(v, 4)) for t, v in ranked[::-1][:top] if v < 0]}
+                      "terms": [(t, round(v, 4)) for t, v in ranked if v >= 0.005][:top],
+                      "against": [(t, round(v, 4)) for t, v in ranked[::-1] if v <= -0.005][:top]}
         return out
 
     # ------------------------------------------------------------------ evaluation
