@@ -146,7 +146,10 @@ def classification_report(
         classes = [str(c) for c in classes]
         report["top3_accuracy"] = top_k_accuracy(list(y_true), proba, classes, k=3)
         correct = y_pred == y_true
-        confidence = proba.max(axis=1)
+        # confidence of the label actually predicted (not always the most probable one under a cost rule)
+        col = {c: i for i, c in enumerate(classes)}
+        idx = np.array([col.get(v, -1) for v in y_pred])
+        confidence = np.where(idx >= 0, proba[np.arange(n), np.maximum(idx, 0)], proba.max(axis=1))
         report["ece"] = expected_calibration_error(correct, confidence)
     if abstain is not None:
         abstain = np.asarray(abstain, dtype=bool)

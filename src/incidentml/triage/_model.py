@@ -46,7 +46,7 @@ KNOWN_PRIORITY_SCALES: tuple[tuple[str, ...], ...] = (
 )
 
 _CALIBRATION_MAX_CLASSES = 30  # above this, temperature scaling (one parameter) is used
-_COST_GRID = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0)
+_COST_GRID = tuple(float(w) for w in np.round(np.r_[np.arange(1.0, 4.0, 0.1), np.arange(4.0, 10.0, 0.5), 10, 15, 20, 30, 50], 2))
 
 
 def _ngram_range(value: Any) -> bool:
@@ -102,12 +102,19 @@ class _Head:
         return np.argmin(proba @ self.cost, axis=1)
 
 
-def _ordinal_cost(classes: Sequence[str], order: Sequence[str], weight: float) -> np.ndarray:
-    """Cost of predicting column j when the truth is row i: 0/1 loss plus ``weight - 1`` per level too low."""
+def _ordinal_cost(classes: Sequence[str], order: Sequence[str], weight: float, n_critical: int = 1) -> np.ndarray:
+    """Cost of predicting column j when the truth is row i.
+
+    0/1 loss, except that a critical incident (one of the ``n_critical`` most severe levels)
+    predicted as a non-critical level costs ``weight``. Mistakes among non-critical levels
+    keep cost 1, so raising the weight does not push Minor tickets up to Major.
+    """
     rank = {c: i for i, c in enumerate(order)}
     r = np.array([rank[c] for c in classes], dtype=float)
-    too_low = np.maximum(r[None, :] - r[:, None], 0.0)
-    cost = (r[:, None] != r[None, :]).astype(float) + (weight - 1.0) * too_low
+    cost = (r[:, None] != r[None, :]).astype(float)
+    crit_true = r[:, None] < n_critical
+    crit_pred = r[None, :] < n_critical
+    cost[np.broadcast_to(crit_true & ~crit_pred, cost.shape)] = weight
     return cost
 
 
@@ -170,8 +177,10 @@ class TriageModel(BaseTriageClassifier):
         (P1..P5, Blocker..Trivial, Critical..Low, ...); ``None`` treats every target as nominal.
     underprediction_cost : float, default=1.0
         For ordinal targets, the cost of predicting a level too low relative to any other
-        mistake: the decision minimises the expected cost ``1[wrong] + (w - 1) * levels too low``
-        under the calibrated probabilities. ``1.0`` predicts the most probable label.
+        mistake: the decision minimises the expected cost
+        under the calibrated probabilities, where only a critical incident predicted as
+        non-critical costs ``w`` (every other mistake costs 1). ``1.0`` predicts the most
+        probable label.
     critical_recall : float or None, default=None
         When set, ``underprediction_cost`` is chosen per ordinal target on the validation folds:
         the smallest cost whose critical recall reaches this value.
@@ -526,12 +535,12 @@ class TriageModel(BaseTriageClassifier):
                 is_crit = np.isin(y, list(crit))
                 weight = _COST_GRID[-1]
                 for w in _COST_GRID:
-                    pred = np.argmin(proba @ _ordinal_cost(str_classes, order, w), axis=1)
+                    pred = np.argmin(proba @ _ordinal_cost(str_classes, order, w, self.n_critical), axis=1)
                     if is_crit.any() and np.isin(classes[pred], list(crit))[is_crit].mean() >= self.critical_recall:
                         weight = w
                         break
             head.underprediction_cost = weight
-            head.cost = _ordinal_cost(str_classes, order, weight) if weight != 1.0 else None
+            head.cost = _ordinal_cost(str_classes, order, weight, self.n_critical) if weight != 1.0 else None
         pred = head.decide(proba)
         confidence = proba[np.arange(len(pred)), pred]
         correct = pred == y_idx
