@@ -69,6 +69,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\w])[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?(?:%|ms|s|kb|mb|gb|tb|k|m|g)?(?![\w])",
                 re.IGNORECASE), " __num__ "),
 ]
+# Every rule above needs one of these to match; text without any (plain prose) skips them all.
+_TRIGGER = re.compile(r"[\d:>(@/\\.]|[0-9a-fA-F]{16,}|(?:Exception|Error|Fault)\b")
 _PUNCT_RUN = re.compile(r"([^\w\s])\1{2,}")  # ===== ------ ...... collapsed to one
 _SPACE = re.compile(r"\s+")
 _REPEATED_TOKEN = re.compile(r"\b(__\w+__)(?:\s+\1\b)+")
@@ -127,8 +129,9 @@ def normalize_text(value: Any, *, max_chars: int = _MAX_CHARS_DEFAULT) -> str:
     if len(text) > max_chars:
         text = text[:max_chars]
     text = unicodedata.normalize("NFKC", text)
-    for pattern, repl in _RULES:
-        text = pattern.sub(repl, text)
+    if _TRIGGER.search(text):
+        for pattern, repl in _RULES:
+            text = pattern.sub(repl, text)
     text = _PUNCT_RUN.sub(r"\1", text)
     text = text.lower()
     text = _SPACE.sub(" ", text).strip()
