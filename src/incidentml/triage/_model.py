@@ -729,8 +729,7 @@ class TriageModel(BaseTriageClassifier):
             msg = (f"None of the label columns {sorted(target_map.values())} is in the data, so nothing can be "
                    "evaluated. Pass labelled tickets.")
             raise SchemaError(msg)
-        pred = self.predict(frame)
-        proba = self.predict_proba(frame)
+        Xmat, _, empty = self._prepare(frame)  # features built once for labels and probabilities
         reports = {}
         for n, col in present.items():
             h = self.heads_[n]
@@ -739,9 +738,12 @@ class TriageModel(BaseTriageClassifier):
             y_true = [str(v).strip() for v, k in zip(truth, keep, strict=True) if k]
             if h.merged:
                 y_true = [self.other_label if v in set(h.merged) else v for v in y_true]
+            proba = h.proba_from_scores(h.scores(Xmat))
+            pred = h.decide(proba)
+            abstain = (proba[np.arange(len(pred)), pred] < h.threshold) | empty
             reports[n] = classification_report(
-                y_true, pred[n].to_numpy()[keep], proba=proba[n].to_numpy()[keep], classes=list(h.classes),
-                abstain=pred[f"{n}_abstain"].to_numpy()[keep], order=h.order, n_critical=self.n_critical)
+                y_true, h.classes[pred][keep], proba=proba[keep], classes=list(h.classes),
+                abstain=abstain[keep], order=h.order, n_critical=self.n_critical)
         return reports
 
     # ------------------------------------------------------------------ persistence
