@@ -1,10 +1,13 @@
 """incidentml: IT incident management with machine learning.
 
 Triage incident text (:class:`TriageModel`: category, priority and team with calibrated
-confidence and abstention) and, in later releases, predict incidents from metric streams.
+confidence and abstention) and watch metric streams with online anomaly detectors
+(:func:`make_detector`).
 
 Subpackages
 -----------
+anomaly
+    Streaming anomaly detectors (``learn_one``/``score_one``/``score_many``).
 triage
     Text classifiers for incident tickets.
 evaluation
@@ -23,7 +26,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-from . import datasets, evaluation, exceptions, triage, utils
+from . import anomaly, datasets, evaluation, exceptions, triage, utils
+from .anomaly import make_detector
 from .exceptions import (
     DataError,
     IncidentMLError,
@@ -43,9 +47,11 @@ __all__ = [
     "SchemaError",
     "TriageModel",
     "__version__",
+    "anomaly",
     "datasets",
     "evaluation",
     "exceptions",
+    "make_detector",
     "normalize_text",
     "triage",
     "utils",

@@ -1,0 +1,336 @@
+"""The contract of every streaming anomaly detector, and the engine of the kernel-based ones.
+
+A detector watches one entity's metrics, one point at a time. A point ``x`` is a dict of metric
+name to float (a bare number means ``{"value": number}``) with an optional timestamp ``t``.
+``score_one(x, t)`` says how anomalous the point is *without learning from it* (higher is more
+anomalous; calibrated detectors answer in [0, 1]); ``learn_one(x, t)`` updates the state and
+returns ``None``. ``score_many(X, t)`` scores a whole array or frame in one call and gives exactly
+what the loop ``score_one`` then ``learn_one`` gives, point after point.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import numbers
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from .._validation import validate_params
+from ..exceptions import DataError, SchemaError
+from ._time import to_seconds, to_seconds_array
+
+__all__ = ["AnomalyDetector", "KernelDetector", "Stage", "as_columns", "as_point"]
+
+#: Score given to a point with no finite metric value: no evidence of an anomaly.
+UNSCORABLE = 0.0
+
+
+def as_point(x: Any) -> dict[str, float]:
+    """Coerce one point to ``{name: float}``; a bare number becomes ``{"value": number}``.
+
+    Non-finite values (NaN, inf, None) are kept as NaN: they are skipped by the detectors.
+
+    Examples
+    --------
+    >>> as_point(3)
+    {'value': 3.0}
+    >>> as_point({"cpu": 0.5, "mem": None})
+    {'cpu': 0.5, 'mem': nan}
+    """
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return {"value": float(x)}
+    if not isinstance(x, Mapping):
+        raise DataError(f"A point x must be a dict of metric name to number (or a single number). Got "
+                        f"{type(x).__name__} {x!r}.")
+    out: dict[str, float] = {}
+    for key, value in x.items():
+        if value is None:
+            out[str(key)] = math.nan
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            try:
+                value = float(value)  # numpy scalars, numeric strings
+            except (TypeError, ValueError):
+                raise DataError(f"Metric {key!r} must be a number. Got {type(value).__name__} {value!r}: convert it or "
+                                "leave the key out.") from None
+        v = float(value)
+        out[str(key)] = v if math.isfinite(v) else math.nan
+    return out
+
+
+def as_columns(X: Any) -> tuple[list[str], np.ndarray]:
+    """Coerce a batch to ``(names, values)`` with ``values`` a float array of shape (n, k).
+
+    Accepts a 1-D array or Series (one metric called ``"value"``, or the Series' name), a 2-D array
+    (metrics ``x0``, ``x1``...), a DataFrame (every column a metric) or a dict of equal-length
+    sequences. Non-finite values become NaN and are skipped by the detectors.
+    """
+    if isinstance(X, pd.Series):
+        X = pd.DataFrame({str(X.name) if X.name is not None else "value": X})
+    if isinstance(X, Mapping):
+        try:
+            X = pd.DataFrame({str(k): np.asarray(v) for k, v in X.items()})
+        except ValueError as exc:
+            raise DataError(f"The metric sequences of X must all have the same length ({exc}).") from None
+    if isinstance(X, pd.DataFrame):
+        names = [str(c) for c in X.columns]
+        cols = []
+        for name, col in zip(names, X.columns):
+            series = X[col]
+            if series.dtype.kind not in "biuf":
+                converted = pd.to_numeric(series, errors="coerce")
+                bad = series[converted.isna() & series.notna()]
+                if len(bad):
+                    raise DataError(f"Metric column {name!r} must be numeric; row {bad.index[0]!r} holds "
+                                    f"{bad.iloc[0]!r}. Convert it, or drop the column.")
+                series = converted
+            cols.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
+        values = np.column_stack(cols) if cols else np.empty((len(X), 0))
+    else:
+        try:
+            values = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"X must be numeric (an array, a DataFrame or a dict of arrays): {exc}.") from None
+        if values.ndim == 1:
+            values = values[:, None]
+            names = ["value"]
+        elif values.ndim == 2:
+            names = [f"x{i}" for i in range(values.shape[1])]
+        else:
+            raise DataError(f"X must be 1-D or 2-D; got an array of shape {values.shape}.")
+    if len(set(names)) != len(names):
+        raise SchemaError(f"Metric names must be unique; got {names}.")
+    values = np.where(np.isfinite(values), values, np.nan)
+    return names, np.ascontiguousarray(values)
+
+
+class AnomalyDetector(BaseEstimator, abc.ABC):
+    """Base class of streaming anomaly detectors (river's ``learn_one``/``score_one`` contract).
+
+    Higher scores mean more anomalous. The constructor only stores hyperparameters; state is
+    created on the first ``learn_one`` and lives in attributes ending with an underscore.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {}
+
+    @abc.abstractmethod
+    def learn_one(self, x: Any, t: Any = None) -> None:
+        """Update the detector with one point; returns ``None``."""
+
+    @abc.abstractmethod
+    def score_one(self, x: Any, t: Any = None) -> float:
+        """Anomaly score of one point, without learning from it."""
+
+    def contributions_one(self, x: Any, t: Any = None) -> dict[str, float]:
+        """Each metric's share of the evidence for this point (default: the score for every key)."""
+        s = self.score_one(x, t)
+        return {k: s for k in as_point(x)}
+
+    def score_many(self, X: Any, t: Any = None, *, learn: bool = True) -> np.ndarray:
+        """Score every row of ``X`` in order; with ``learn=True``, learn each row after scoring it.
+
+        The result equals the loop ``score_one(x_i, t_i)`` then ``learn_one(x_i, t_i)`` (or only
+        ``score_one`` with ``learn=False``).
+        """
+        names, values = as_columns(X)
+        times = to_seconds_array(t, len(values))
+        out = np.empty(len(values))
+        for i in range(len(values)):
+            x = dict(zip(names, values[i].tolist()))
+            ti = None if math.isnan(times[i]) else float(times[i])
+            out[i] = self.score_one(x, ti)
+            if learn:
+                self.learn_one(x, ti)
+        return out
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Save the detector, state included, so that scoring resumes exactly where it stopped.
+
+        Written atomically with a manifest and a SHA-256 (and an HMAC when
+        ``INCIDENTML_MODEL_KEY`` is set). Files are pickles: load only files you trust.
+        """
+        from ..utils._persistence import save_model_file
+
+        manifest = {"kind": "incidentml.AnomalyDetector", "class": type(self).__name__,
+                    "params": {k: repr(v) for k, v in self.get_params(deep=False).items()}}
+        return str(save_model_file(self, path, manifest))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> AnomalyDetector:
+        """Load a detector written by :meth:`save` after checking its manifest and digests."""
+        from ..utils._persistence import load_model_file
+
+        obj, _ = load_model_file(path, expected_kind="incidentml.AnomalyDetector")
+        if not isinstance(obj, cls):
+            raise DataError(f"{path} holds a {type(obj).__name__}, not a {cls.__name__}.")
+        return obj
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a kernel pipeline.
+
+    ``kernel(values, times, state, params, out, learn)`` walks the points in order: for each one
+    it writes the score to ``out[i]`` from the state *before* the point, then, if ``learn``,
+    updates ``state`` in place. ``state_size`` floats hold everything the stage remembers.
+    """
+
+    kernel: Callable[..., None]
+    params: tuple[float, ...]
+    state_size: int
+    init: Callable[[np.ndarray], None] | None = None
+
+    def new_state(self) -> np.ndarray:
+        state = np.zeros(self.state_size, dtype=np.float64)
+        if self.init is not None:
+            self.init(state)
+        return state
+
+
+class KernelDetector(AnomalyDetector):
+    """A detector made of per-metric kernel pipelines (one fixed-size state per metric).
+
+    Subclasses implement :meth:`_stages`, the list of :class:`Stage` each metric's values go
+    through (a raw detector, then usually the likelihood calibration). The engine keeps one state
+    per metric name, skips non-finite values (the metric neither scores nor learns at that
+    point), and combines the metrics' scores by their maximum. A point with no finite value
+    scores ``0.0``.
+    """
+
+    def _stages(self) -> list[Stage]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- internals ----------------------------------------------------------------------------
+    def _pipeline(self) -> list[Stage]:
+        pipe = getattr(self, "_pipeline_", None)
+        if pipe is None:
+            validate_params(self)
+            pipe = self._stages()
+            stages = [(s.kernel, np.asarray(s.params, dtype=np.float64), s) for s in pipe]
+            self._pipeline_ = stages
+            self.states_ = {}
+            self.n_seen_ = 0
+            pipe = stages
+        return pipe
+
+    def _state(self, key: str) -> list[np.ndarray]:
+        st = self.states_.get(key)
+        if st is None:
+            st = [s.new_state() for _, _, s in self._pipeline_]
+            self.states_[key] = st
+        return st
+
+    def _run(self, key: str, values: np.ndarray, times: np.ndarray, learn: bool) -> np.ndarray:
+        """Run one metric's pipeline over the finite ``values``; returns the final stage's scores."""
+        states = self._state(key) if learn else self.states_.get(key)
+        if states is None:  # never learned this metric: score against a fresh state
+            states = [s.new_state() for _, _, s in self._pipeline_]
+        cur = values
+        for (kernel, params, _), state in zip(self._pipeline_, states):
+            out = np.empty(len(cur))
+            kernel(cur, times, state, params, out, learn)
+            cur = out
+        return cur
+
+    def _one(self, x: Any, t: Any, learn: bool) -> dict[str, float]:
+        self._pipeline()
+        point = as_point(x)
+        ts = np.array([to_seconds(t)])
+        scores: dict[str, float] = {}
+        for key, v in point.items():
+            if math.isnan(v):
+                continue
+            scores[key] = float(self._run(key, np.array([v]), ts, learn)[0])
+        if learn:
+            self.n_seen_ += 1
+        return scores
+
+    # -- public API -----------------------------------------------------------------------------
+    def learn_one(self, x: Any, t: Any = None) -> None:
+        """Update every finite metric of ``x``'s state; returns ``None``."""
+        self._one(x, t, learn=True)
+
+    def score_one(self, x: Any, t: Any = None) -> float:
+        """The largest calibrated score over the finite metrics of ``x`` (``0.0`` if none)."""
+        scores = self._one(x, t, learn=False)
+        return max(scores.values()) if scores else UNSCORABLE
+
+    def contributions_one(self, x: Any, t: Any = None) -> dict[str, float]:
+        """Each finite metric's own score for this point (the detector's score is their maximum)."""
+        return self._one(x, t, learn=False)
+
+    def score_many(self, X: Any, t: Any = None, *, learn: bool = True,
+                   return_contributions: bool = False) -> Any:
+        """Score every row of ``X`` in order (test-then-train when ``learn=True``).
+
+        Gives exactly what the loop ``score_one`` then ``learn_one`` gives, point by point, but
+        runs each metric's compiled kernel over the whole column at once.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or dict of arrays
+            One row per point; columns are metrics (see :func:`as_columns`).
+        t : sequence of timestamps, optional
+            One per row (datetimes, datetime64, ISO strings or epoch seconds).
+        learn : bool, default=True
+            Learn each row after scoring it.
+        return_contributions : bool, default=False
+            Also return a DataFrame of each metric's own score (NaN where it had no value).
+
+        Returns
+        -------
+        scores : ndarray of shape (n,)
+        contributions : DataFrame of shape (n, k), only with ``return_contributions=True``
+        """
+        self._pipeline()
+        names, values = as_columns(X)
+        n = len(values)
+        times = to_seconds_array(t, n)
+        per = np.full((n, len(names)), np.nan)
+        if not learn:
+            # score each row against the same, frozen state
+            for j, key in enumerate(names):
+                mask = ~np.isnan(values[:, j])
+                if mask.any():
+                    per[mask, j] = [self._run(key, values[i:i + 1, j], times[i:i + 1], False)[0]
+                                    for i in np.flatnonzero(mask)]
+        else:
+            for j, key in enumerate(names):
+                mask = ~np.isnan(values[:, j])
+                if mask.any():
+                    col = np.ascontiguousarray(values[mask, j])
+                    per[mask, j] = self._run(key, col, np.ascontiguousarray(times[mask]), True)
+            self.n_seen_ += n
+        with np.errstate(all="ignore"):
+            scores = np.where(np.isnan(per).all(axis=1), UNSCORABLE, np.nanmax(np.where(np.isnan(per), -np.inf, per),
+                                                                                 axis=1, initial=-np.inf))
+        scores = np.asarray(scores, dtype=np.float64)
+        if return_contributions:
+            return scores, pd.DataFrame(per, columns=names)
+        return scores
+
+    def reset(self) -> KernelDetector:
+        """Forget everything learned (parameters are kept); returns ``self``."""
+        for attr in ("_pipeline_", "states_", "n_seen_"):
+            self.__dict__.pop(attr, None)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        # compiled kernels are module-level functions: store stage states, rebuild kernels on load
+        state = dict(self.__dict__)
+        state.pop("_pipeline_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "states_" in state:
+            validate_params(self)
+            self._pipeline_ = [(s.kernel, np.asarray(s.params, dtype=np.float64), s) for s in self._stages()]
