@@ -14,10 +14,12 @@ from incidentml.utils.estimator_checks import EXPECTED_FAILURES, yield_checks
 
 def _public_estimators():
     found = []
-    for name in incidentml.__all__:
-        obj = getattr(incidentml, name)
-        if inspect.isclass(obj) and issubclass(obj, BaseEstimator) and not inspect.isabstract(obj):
-            found.append(obj)
+    for module in (incidentml, incidentml.anomaly):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if (inspect.isclass(obj) and issubclass(obj, BaseEstimator) and not inspect.isabstract(obj)
+                    and obj.__module__.split(".")[-1] != "base" and obj not in found):
+                found.append(obj)
     return found
 
 
@@ -30,6 +32,7 @@ def _cases():
 def test_estimators_discovered():
     """Discovery finds the estimators the package exports."""
     assert incidentml.TriageModel in _public_estimators()
+    assert incidentml.anomaly.RobustZScore in _public_estimators()
 
 
 def test_expected_failures_have_reasons():

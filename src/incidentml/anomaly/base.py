@@ -157,9 +157,17 @@ class AnomalyDetector(BaseEstimator, abc.ABC):
         Written atomically with a manifest and a SHA-256 (and an HMAC when
         ``INCIDENTML_MODEL_KEY`` is set). Files are pickles: load only files you trust.
         """
+        import datetime as _dt
+        import platform
+
+        from .. import __version__
         from ..utils._persistence import save_model_file
 
-        manifest = {"kind": "incidentml.AnomalyDetector", "class": type(self).__name__,
+        manifest = {"kind": "incidentml.AnomalyDetector", "incidentml_version": __version__,
+                    "dependencies": {"python": platform.python_version(), "numpy": np.__version__},
+                    "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                    "class": type(self).__name__, "n_seen": int(getattr(self, "n_seen_", 0)),
+                    "metrics": sorted(getattr(self, "states_", {}))[:1000],
                     "params": {k: repr(v) for k, v in self.get_params(deep=False).items()}}
         return str(save_model_file(self, path, manifest))
 

@@ -27,12 +27,16 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score
 
 from ..exceptions import NotFittedError
+from ..anomaly.base import AnomalyDetector
 from ..triage.base import BaseTriageClassifier
 
 __all__ = ["EXPECTED_FAILURES", "check_estimator", "yield_checks"]
 
 #: ``{EstimatorClassName: {check_name: reason}}``: checks an estimator is known to fail, and why.
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
+
+#: ROC AUC every detector must reach on the labelled synthetic stream of the suite.
+DETECTOR_ROC_AUC_FLOOR = 0.5
 
 #: Macro-F1 every triage classifier must reach on the synthetic tickets of ``make_tickets``.
 TRIAGE_MACRO_F1_FLOOR = 0.7
@@ -230,6 +234,137 @@ def check_confidence_and_abstention(estimator: Any) -> None:
     assert all(empty[f"{n}_abstain"] for n in kw["targets"]), "an empty ticket must abstain"
 
 
+# ------------------------------------------------------------------ detector checks
+def _stream(n: int = 700, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """A labelled two-metric stream (minute data, daily cycle) with a spike, a level shift and a drop."""
+    rng = np.random.default_rng(seed)
+    t = np.datetime64("2024-01-01T00:00") + np.arange(n).astype("timedelta64[m]") * 15
+    day = np.sin(2 * np.pi * np.arange(n) / 96)
+    cpu = 50 + 10 * day + rng.normal(0, 1, n)
+    mem = 70 + rng.normal(0, 0.5, n)
+    label = np.zeros(n, dtype=bool)
+    for lo, hi, col, delta in ((450, 451, cpu, 25), (560, 600, mem, 6), (640, 650, cpu, -30)):
+        if hi <= n:
+            col[lo:hi] += delta
+            label[lo:min(lo + 6, hi)] = True
+    return pd.DataFrame({"cpu": cpu, "mem": mem}), t, label
+
+
+def _loop(det: Any, X: pd.DataFrame, t: Any) -> np.ndarray:
+    out = np.empty(len(X))
+    rows = X.to_dict("records")
+    for i, x in enumerate(rows):
+        ti = None if t is None else t[i]
+        out[i] = det.score_one(x, ti)
+        assert det.learn_one(x, ti) is None, "learn_one must return None"
+    return out
+
+
+def check_learn_one_returns_none(estimator: Any) -> None:
+    """``learn_one`` returns ``None`` and ``score_one`` returns a finite float, from the first point on."""
+    det = _fresh(estimator)
+    s = det.score_one({"cpu": 1.0})
+    assert isinstance(s, float) and np.isfinite(s)
+    assert det.learn_one({"cpu": 1.0}) is None
+
+
+def check_score_one_is_pure(estimator: Any) -> None:
+    """Scoring does not learn: scoring a point many times leaves the next scores unchanged."""
+    X, t, _ = _stream(300)
+    a, b = _fresh(estimator), _fresh(estimator)
+    sa = _loop(a, X, t)
+    for i, x in enumerate(X.to_dict("records")):
+        b.score_one(x, t[i])
+        b.score_one({k: v * 3 for k, v in x.items()}, t[i])
+        b.learn_one(x, t[i])
+    np.testing.assert_allclose(_loop(a, X.iloc[:20], t[:20]), _loop(b, X.iloc[:20], t[:20]), rtol=0, atol=1e-12)
+    assert np.isfinite(sa).all()
+
+
+def check_batch_equals_stream(estimator: Any) -> None:
+    """``score_many`` gives the scores of the loop ``score_one`` then ``learn_one``, with NaNs and gaps."""
+    X, t, _ = _stream(500)
+    X = X.copy()
+    X.iloc[100:110, 0] = np.nan
+    X.iloc[200, :] = np.nan
+    a, b = _fresh(estimator), _fresh(estimator)
+    np.testing.assert_allclose(a.score_many(X, t), _loop(b, X, t), rtol=0, atol=1e-12)
+    # and the states agree afterwards
+    np.testing.assert_allclose(a.score_many(X.iloc[:30], t[:30], learn=False),
+                               b.score_many(X.iloc[:30], t[:30], learn=False), rtol=0, atol=1e-12)
+
+
+def check_scores_calibrated(estimator: Any) -> None:
+    """Scores are finite; a calibrated detector stays within [0, 1]."""
+    X, t, _ = _stream()
+    scores = _fresh(estimator).score_many(X, t)
+    assert np.isfinite(scores).all()
+    if _fresh(estimator).get_params().get("calibrate", True):
+        assert scores.min() >= 0 and scores.max() <= 1, (scores.min(), scores.max())
+
+
+def check_roc_auc(estimator: Any) -> None:
+    """ROC AUC on the labelled stream (after the warm-up) reaches the floor."""
+    from sklearn.metrics import roc_auc_score
+
+    X, t, label = _stream()
+    scores = _fresh(estimator).score_many(X, t)
+    auc = roc_auc_score(label[300:], scores[300:])
+    assert auc >= DETECTOR_ROC_AUC_FLOOR, f"ROC AUC {auc:.3f} below {DETECTOR_ROC_AUC_FLOOR}"
+
+
+def check_messy_stream(estimator: Any) -> None:
+    """NaN, inf, None, missing and new keys, duplicate and unordered times, huge and constant values."""
+    det = _fresh(estimator)
+    base = np.datetime64("2024-01-01T00:00")
+    points = ([{"a": 1.0, "b": 2.0}] * 40 + [{"a": float("nan")}, {"b": float("inf")}, {"a": None}, {}, {"c": 1e300},
+              {"a": -1e300, "b": 0.0}, {"a": 1.0}] + [{"a": 5.0, "b": 5.0}] * 30)
+    times: list[Any] = [base + np.timedelta64(i, "m") for i in range(len(points))]
+    times[10] = times[9]  # duplicate
+    times[20] = base  # out of order
+    times[30] = None  # unknown
+    for x, ti in zip(points, times):
+        s = det.score_one(x, ti)
+        assert isinstance(s, float) and np.isfinite(s), f"score {s!r} for {x!r}"
+        det.learn_one(x, ti)
+    assert np.isfinite(det.score_one({"a": 1.0, "b": 2.0, "c": 3.0}))
+
+
+def check_state_roundtrip(estimator: Any) -> None:
+    """Pickling mid-stream and going on gives exactly the scores of an uninterrupted run."""
+    X, t, _ = _stream(400)
+    full = _fresh(estimator).score_many(X, t)
+    det = _fresh(estimator)
+    first = det.score_many(X.iloc[:250], t[:250])
+    det = pickle.loads(pickle.dumps(det))
+    rest = det.score_many(X.iloc[250:], t[250:])
+    np.testing.assert_allclose(np.concatenate([first, rest]), full, rtol=0, atol=1e-12)
+
+
+def check_detector_seeding(estimator: Any) -> None:
+    """Two clones with the same seed give identical scores."""
+    a = _fresh(estimator)
+    for key in ("seed", "random_state"):
+        if key in a.get_params():
+            a.set_params(**{key: 3})
+    b = clone(a)
+    X, t, _ = _stream(300)
+    np.testing.assert_array_equal(a.score_many(X, t), b.score_many(X, t))
+
+
+def check_column_order_no_impact(estimator: Any) -> None:
+    """Shuffling the metric columns does not change the scores."""
+    X, t, _ = _stream(300)
+    a = _fresh(estimator).score_many(X, t)
+    b = _fresh(estimator).score_many(X[X.columns[::-1]], t)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+
+
+_DETECTOR = [check_learn_one_returns_none, check_score_one_is_pure, check_batch_equals_stream,
+             check_scores_calibrated, check_roc_auc, check_messy_stream, check_state_roundtrip,
+             check_detector_seeding, check_column_order_no_impact]
+
+
 _GENERIC = [check_default_constructible, check_no_attributes_set_in_init, check_clone_and_params]
 _TRIAGE = [check_params_not_mutated_by_fit, check_fit_returns_self, check_unfitted_raises, check_pickle_roundtrip,
            check_inputs_not_mutated, check_column_order_irrelevant, check_extra_and_missing_columns,
@@ -242,6 +377,8 @@ def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
     checks = list(_GENERIC)
     if isinstance(estimator, BaseTriageClassifier):
         checks += _TRIAGE
+    if isinstance(estimator, AnomalyDetector):
+        checks += _DETECTOR
     for check in checks:
         if check.__name__ not in skips:
             yield check

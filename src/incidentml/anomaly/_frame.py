@@ -1,0 +1,182 @@
+"""Score whole tables: a wide frame of one entity's metrics, or a long frame of many series.
+
+Wide: one row per timestamp, one numeric column per metric of the same entity (the layout of
+``incidentml detect``). Long: the project's fixed schema ``series_id``, ``timestamp``, ``value``
+(names overridable), one detector per series.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Interval
+from ..exceptions import DataError, InvalidParameterError, SchemaError
+from ._registry import make_detector
+from ._time import to_seconds_array
+from .base import AnomalyDetector, as_columns
+
+__all__ = ["DEFAULT_THRESHOLD", "score_frame", "score_long"]
+
+#: A calibrated score of 0.5 means a one-in-100,000 event under the series' own history.
+DEFAULT_THRESHOLD = 0.5
+
+
+def _detector(detector: str | AnomalyDetector) -> AnomalyDetector:
+    if isinstance(detector, AnomalyDetector):
+        return detector
+    return make_detector(detector)
+
+
+def _check_threshold(threshold: float) -> None:
+    if threshold not in Interval(float, 0, 1):
+        raise InvalidParameterError(f"The threshold must be a float in the range [0, 1]. Got {threshold!r} instead.")
+
+
+def _times(frame: pd.DataFrame, time_col: str) -> np.ndarray:
+    col = frame[time_col]
+    if col.dtype.kind in "iuf":
+        secs = col.to_numpy(dtype=np.float64)
+    else:
+        parsed = pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
+        bad = parsed.isna() & col.notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"Column {time_col!r} row {i} holds {col.iloc[i]!r}, which is not a timestamp. Use ISO 8601 "
+                            "(2024-01-01T12:00:00) or seconds since the epoch.")
+        secs = to_seconds_array(parsed.dt.tz_localize(None).to_numpy(), len(frame))
+    return secs
+
+
+def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metrics: list[str] | None = None,
+                detector: str | AnomalyDetector = "default", threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Score one entity's metrics, row by row in time order.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per point in time; each metric a numeric column.
+    time_col : str or None, default="timestamp"
+        Column of timestamps (ISO 8601 or epoch seconds); ``None`` scores rows in the given order.
+    metrics : list of str, optional
+        Metric columns; default: every numeric column other than ``time_col``.
+    detector : str or AnomalyDetector, default="default"
+        A name for :func:`make_detector` or a detector instance (which keeps learning).
+    threshold : float, default=0.5
+        ``is_anomaly`` is ``score >= threshold``.
+
+    Returns
+    -------
+    DataFrame
+        Same index and row order as ``frame``, with columns ``score`` (0..1), ``is_anomaly`` and
+        ``top_metric`` (the metric with the highest own score; empty when no metric had a value).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=800, freq="min"),
+    ...                    "cpu": rng.normal(50, 2, 800), "mem": rng.normal(70, 1, 800)})
+    >>> df.loc[700, "cpu"] = 95
+    >>> out = score_frame(df)
+    >>> out.loc[700, "top_metric"], bool(out.loc[700, "is_anomaly"])
+    ('cpu', True)
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
+    _check_threshold(threshold)
+    if time_col is not None and time_col not in frame.columns:
+        raise SchemaError(f"Time column {time_col!r} is not in the data (columns: {list(frame.columns)[:10]}). "
+                          "Name it with time_col / --time-col.")
+    if metrics is None:
+        metrics = [c for c in frame.columns if c != time_col and frame[c].dtype.kind in "biuf"]
+    else:
+        missing = [m for m in metrics if m not in frame.columns]
+        if missing:
+            raise SchemaError(f"Metric column {missing[0]!r} is not in the data (columns: {list(frame.columns)[:10]}).")
+    if not metrics:
+        raise SchemaError("The data has no numeric metric column besides the time column. Add at least one numeric "
+                          "column (one column per metric).")
+    det = _detector(detector)
+    n = len(frame)
+    if time_col is not None:
+        secs = _times(frame, time_col)
+        order = np.argsort(np.where(np.isnan(secs), np.inf, secs), kind="stable")
+    else:
+        secs = None
+        order = np.arange(n)
+    X = frame[metrics].iloc[order]
+    t = None if secs is None else secs[order]
+    if "return_contributions" in inspect.signature(det.score_many).parameters:
+        scores, per = det.score_many(X, t, return_contributions=True)
+        per_values = np.asarray(per, dtype=np.float64)
+    else:  # a detector without a batch route for contributions: the one-point loop
+        names, values = as_columns(X)
+        per_values = np.full((n, len(names)), np.nan)
+        scores = np.empty(n)
+        for i in range(n):
+            x = dict(zip(names, values[i].tolist()))
+            ti = None if t is None or np.isnan(t[i]) else float(t[i])
+            contrib = det.contributions_one(x, ti)
+            scores[i] = det.score_one(x, ti)
+            for j, name in enumerate(names):
+                if name in contrib:
+                    per_values[i, j] = contrib[name]
+            det.learn_one(x, ti)
+    with np.errstate(all="ignore"):
+        has = ~np.isnan(per_values).all(axis=1)
+        top_idx = np.where(has, np.nanargmax(np.where(np.isnan(per_values), -np.inf, per_values), axis=1), -1)
+    top = np.array([str(metrics[j]) if j >= 0 else "" for j in top_idx], dtype=object)
+    result = pd.DataFrame(index=frame.index)
+    inv = np.empty(n, dtype=np.int64)
+    inv[order] = np.arange(n)
+    result["score"] = scores[inv]
+    result["is_anomaly"] = result["score"].to_numpy() >= threshold
+    result["top_metric"] = top[inv]
+    return result
+
+
+def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str = "timestamp",
+               value_col: str = "value", detector: str | AnomalyDetector = "default",
+               threshold: float = DEFAULT_THRESHOLD, **params: Any) -> pd.DataFrame:
+    """Score many series in the long format, one fresh detector per series.
+
+    Returns the frame's ``id_col``, ``time_col`` and ``value_col`` with ``score`` and
+    ``is_anomaly``, in the input's row order.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> t = pd.date_range("2024-01-01", periods=600, freq="5min")
+    >>> df = pd.concat([pd.DataFrame({"series_id": s, "timestamp": t, "value": rng.normal(0, 1, 600)})
+    ...                 for s in ("a", "b")], ignore_index=True)
+    >>> df.loc[500, "value"] = 12
+    >>> out = score_long(df)
+    >>> out.groupby("series_id")["is_anomaly"].any().to_dict()
+    {'a': True, 'b': False}
+    """
+    for col, opt in ((id_col, "id_col"), (time_col, "time_col"), (value_col, "value_col")):
+        if col not in frame.columns:
+            raise SchemaError(f"Column {col!r} ({opt}) is not in the data (columns: {list(frame.columns)[:10]}). "
+                              f"Name it with {opt}=.")
+    _check_threshold(threshold)
+    out = frame[[id_col, time_col, value_col]].copy()
+    scores = np.zeros(len(frame))
+    for _, idx in frame.groupby(id_col, sort=False).indices.items():
+        part = frame.iloc[idx]
+        det = make_detector(detector, **params) if isinstance(detector, str) else _clone(detector)
+        res = score_frame(part, time_col=time_col, metrics=[value_col], detector=det, threshold=threshold)
+        scores[idx] = res["score"].to_numpy()
+    out["score"] = scores
+    out["is_anomaly"] = scores >= threshold
+    return out
+
+
+def _clone(detector: AnomalyDetector) -> AnomalyDetector:
+    from sklearn.base import clone
+
+    return clone(detector)
