@@ -5,7 +5,7 @@ and license in ``datasets/README.md``). Set ``INCIDENTML_DATA`` to that folder w
 an installed package.
 """
 
-from ._loaders import data_home, load_tickets
-from ._synthetic import make_tickets
+from ._loaders import data_home, load_machine_temperature, load_tickets
+from ._synthetic import make_metric_stream, make_tickets
 
-__all__ = ["data_home", "load_tickets", "make_tickets"]
+__all__ = ["data_home", "load_machine_temperature", "load_tickets", "make_metric_stream", "make_tickets"]

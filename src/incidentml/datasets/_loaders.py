@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from ..exceptions import SchemaError
 
-__all__ = ["data_home", "load_tickets"]
+__all__ = ["data_home", "load_machine_temperature", "load_tickets"]
 
 _ENV = "INCIDENTML_DATA"
 
@@ -50,3 +51,31 @@ def load_tickets() -> pd.DataFrame:
     """
     path = data_home() / "endava_tickets_sample.csv"
     return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)
+
+
+def load_machine_temperature() -> tuple[pd.DataFrame, dict[str, list]]:
+    """Load NAB's machine-temperature stream (22,695 points, 5-minute steps) and its known anomalies.
+
+    A real industrial machine's temperature sensor with four labelled anomalies, the last one a
+    catastrophic failure (Numenta Anomaly Benchmark, MIT; see datasets/README.md).
+
+    Returns
+    -------
+    frame : DataFrame
+        Columns ``timestamp`` (datetime64) and ``value`` (float).
+    labels : dict
+        ``{"labels": [timestamps of the labelled anomalies], "windows": [[start, end], ...]}``, the
+        NAB scoring windows around them (as pandas Timestamps).
+
+    Examples
+    --------
+    >>> frame, labels = load_machine_temperature()
+    >>> frame.shape, len(labels["labels"]), str(labels["labels"][-1])
+    ((22695, 2), 4, '2014-02-08 14:30:00')
+    """
+    home = data_home()
+    frame = pd.read_csv(home / "nab_machine_temperature.csv", parse_dates=["timestamp"])
+    raw = json.loads((home / "nab_machine_temperature_labels.json").read_text(encoding="utf-8"))
+    labels = {"labels": [pd.Timestamp(t) for t in raw["labels"]],
+              "windows": [[pd.Timestamp(a), pd.Timestamp(b)] for a, b in raw["windows"]]}
+    return frame, labels

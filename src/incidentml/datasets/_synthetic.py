@@ -1,11 +1,11 @@
-"""A seeded generator of synthetic incident tickets with known labels."""
+"""Seeded generators of synthetic data with known labels: incident tickets and metric streams."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["make_tickets"]
+__all__ = ["make_metric_stream", "make_tickets"]
 
 _CATEGORIES = {
     # category: (team, words, typical services)
@@ -75,3 +75,67 @@ def make_tickets(n_tickets: int = 300, *, seed: int | None = 0, noise: float = 0
         rows.append({"title": title, "description": desc, "service": services[rng.integers(len(services))],
                      "category": cat, "team": team, "priority": prio})
     return pd.DataFrame(rows)
+
+
+def make_metric_stream(n_series: int = 3, anomaly_rate: float = 0.002, *, n_points: int = 2000, freq: str = "5min",
+                       seed: int | None = 0) -> pd.DataFrame:
+    """A long-format frame of metric series with labelled anomalies (spikes, level shifts, drops).
+
+    Each series is a daily cycle plus a slow random walk plus noise, with its own level and scale.
+    Anomalies start at random points (about ``anomaly_rate`` of the points, at least one per series
+    after the first 30%) and last 1 (spike) to 30 (level shift or drop) points.
+
+    Parameters
+    ----------
+    n_series : int, default=3
+    anomaly_rate : float, default=0.002
+        Expected share of points where an anomaly starts.
+    n_points : int, default=2000
+        Points per series.
+    freq : str, default="5min"
+        Sampling interval (a pandas frequency).
+    seed : int or None, default=0
+
+    Returns
+    -------
+    DataFrame
+        Columns ``series_id``, ``timestamp``, ``value`` and ``is_anomaly`` (True on anomalous points).
+
+    Examples
+    --------
+    >>> frame = make_metric_stream(2, n_points=500, seed=1)
+    >>> frame.shape, sorted(frame["series_id"].unique())
+    ((1000, 4), ['series-0', 'series-1'])
+    >>> bool(frame.groupby("series_id")["is_anomaly"].any().all())
+    True
+    """
+    if n_series < 1 or n_points < 10:
+        raise ValueError(f"make_metric_stream needs n_series >= 1 and n_points >= 10; got {n_series}, {n_points}.")
+    if not 0 <= anomaly_rate <= 0.1:
+        raise ValueError(f"anomaly_rate must be in [0, 0.1]; got {anomaly_rate}.")
+    rng = np.random.default_rng(seed)
+    times = pd.date_range("2024-01-01", periods=n_points, freq=freq)
+    step = (times[1] - times[0]).total_seconds()
+    per_day = max(int(86400 / step), 2)
+    frames = []
+    for k in range(n_series):
+        level, scale = rng.uniform(10, 100), rng.uniform(0.5, 5)
+        i = np.arange(n_points)
+        value = (level + 3 * scale * np.sin(2 * np.pi * i / per_day + rng.uniform(0, 6.3))
+                 + np.cumsum(rng.normal(0, 0.05 * scale, n_points)) + rng.normal(0, scale, n_points))
+        label = np.zeros(n_points, dtype=bool)
+        starts = np.flatnonzero(rng.random(n_points) < anomaly_rate)
+        starts = starts[starts > 0.3 * n_points]
+        if len(starts) == 0:
+            starts = np.array([int(rng.integers(int(0.3 * n_points), n_points - 1))])
+        for s0 in starts:
+            kind = rng.integers(3)
+            length = 1 if kind == 0 else int(rng.integers(10, 31))
+            end = min(s0 + length, n_points)
+            sign = rng.choice([-1.0, 1.0])
+            value[s0:end] += sign * (rng.uniform(6, 10) if kind == 0 else rng.uniform(4, 6)) * scale * (
+                1 if kind != 2 else -sign * 1.5)
+            label[s0:end] = True
+        frames.append(pd.DataFrame({"series_id": f"series-{k}", "timestamp": times, "value": value,
+                                    "is_anomaly": label}))
+    return pd.concat(frames, ignore_index=True)

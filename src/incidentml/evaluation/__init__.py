@@ -3,6 +3,10 @@
 Triage (classification of incident text): accuracy, macro-F1, per-class recall, top-k accuracy,
 expected calibration error, coverage at a target precision, and, for ordinal targets such as
 priority, critical recall and the rate of critical incidents predicted two or more levels too low.
+
+Streaming anomaly detection: the Numenta Anomaly Benchmark scorer (windows, probation, scaled
+sigmoid, the three profiles, NAB's exhaustive threshold sweep and normalization), with the
+scoreboard score and the honest 2-fold score of the guide's section 1.
 """
 
 from ._classification import (
@@ -11,10 +15,30 @@ from ._classification import (
     expected_calibration_error,
     top_k_accuracy,
 )
+from ._nab import (
+    PROFILES,
+    NABCorpus,
+    NABFile,
+    load_nab_corpus,
+    nab_report,
+    optimize_threshold,
+    read_nab_results,
+    scaled_sigmoid,
+    score_corpus,
+)
 
 __all__ = [
+    "PROFILES",
+    "NABCorpus",
+    "NABFile",
     "abstention_threshold",
     "classification_report",
     "expected_calibration_error",
+    "load_nab_corpus",
+    "nab_report",
+    "optimize_threshold",
+    "read_nab_results",
+    "scaled_sigmoid",
+    "score_corpus",
     "top_k_accuracy",
 ]
