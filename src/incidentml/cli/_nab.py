@@ -6,15 +6,13 @@ import argparse
 import json
 import math
 import os
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataError
+from ..exceptions import IncidentMLError
 from ._common import CLIError, _clean, write_json
 
 __all__ = ["register"]
@@ -159,33 +157,7 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detect_file(
-    name: str, index: int, values: np.ndarray, timestamps: np.ndarray
-) -> tuple[int, np.ndarray, float]:
-    """Score one series with a fresh detector; it sees only values and timestamps."""
-    from ..anomaly import make_detector
-
-    try:
-        detector = make_detector(name)
-        start = time.perf_counter()
-        scores = detector.score_many(values, t=timestamps)
-        seconds = time.perf_counter() - start
-        return index, np.asarray(scores, dtype=float), seconds
-    except Exception as exc:  # noqa: BLE001 - reported with the file's name by the parent process
-        raise _DetectorFailure(index, f"{type(exc).__name__}: {exc}") from exc
-
-
-class _DetectorFailure(Exception):
-    """A detector raised on one file; carries the file's position (the worker never sees its name)."""
-
-    def __init__(self, index: int, message: str) -> None:
-        super().__init__(index, message)
-        self.index, self.message = index, message
-
-
 def _run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ..evaluation import nab_report
 
     jobs = (os.cpu_count() or 1) if args.jobs in (None, -1) else args.jobs
@@ -211,32 +183,14 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CLIError(f"--out: cannot create folder '{out}' ({exc.strerror}).") from None
 
-    keys = sorted(corpus, key=lambda k: -corpus[k].n_rows)  # longest first balances the processes
-    # the detector gets copies of the values and timestamps only: no labels, names or categories
-    tasks = [
-        (args.detector, i, corpus[k].values.copy(), corpus[k].timestamps.copy()) for i, k in enumerate(keys)
-    ]
-    scores: dict[str, np.ndarray] = {}
-    seconds = 0.0
-    bar = tqdm(total=len(keys), desc=f"nab run {args.detector}", unit="file", disable=not sys.stderr.isatty())
-    try:
-        if jobs == 1:
-            results = (_detect_file(*task) for task in tasks)
-        else:
-            from joblib import Parallel, delayed
+    from ..evaluation import run_nab_detector
 
-            results = Parallel(n_jobs=min(jobs, len(tasks)), return_as="generator_unordered")(
-                delayed(_detect_file)(*task) for task in tasks
-            )
-        for index, file_scores, file_seconds in _guarded(results, keys, args.detector):
-            key = keys[index]
-            _check_output(args.detector, key, file_scores, corpus[key].n_rows)
-            scores[key] = file_scores
-            seconds += file_seconds
-            _write_results(out, args.detector, key, corpus[key], file_scores)
-            bar.update(1)
-    finally:
-        bar.close()
+    try:
+        scores, seconds = run_nab_detector(
+            corpus, args.detector, jobs=jobs,
+            on_file=lambda key, file_scores: _write_results(out, args.detector, key, corpus[key], file_scores))
+    except IncidentMLError as exc:
+        raise CLIError(f"--detector {args.detector}: {exc}") from exc
     report = nab_report(scores, corpus)
     result = {
         "detector": args.detector,
@@ -250,28 +204,6 @@ def _run(args: argparse.Namespace) -> int:
     }
     _emit(result, args.json)
     return 0
-
-
-def _guarded(results: Any, keys: list[str], detector: str) -> Any:
-    try:
-        yield from results
-    except _DetectorFailure as exc:
-        first = exc.message.strip().splitlines()[0] if exc.message.strip() else "failed"
-        raise CLIError(f"--detector {detector}: failed on {keys[exc.index]!r}: {first}") from exc
-
-
-def _check_output(detector: str, key: str, scores: np.ndarray, n_rows: int) -> None:
-    if scores.shape != (n_rows,):
-        raise DataError(
-            f"Detector {detector!r} returned {scores.shape} scores for the {n_rows} rows of "
-            f"{key!r}; score_many must return one score per point."
-        )
-    bad = np.flatnonzero(~np.isfinite(scores))
-    if bad.size:
-        raise DataError(
-            f"Detector {detector!r} returned a non-finite score ({scores[bad[0]]}) at row "
-            f"{int(bad[0])} of {key!r}; scores must be finite numbers."
-        )
 
 
 def _write_results(out: Path, detector: str, key: str, f: Any, scores: np.ndarray) -> None:

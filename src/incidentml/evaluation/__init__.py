@@ -26,6 +26,7 @@ from ._nab import (
     scaled_sigmoid,
     score_corpus,
 )
+from ._nab_run import run_nab_detector
 
 __all__ = [
     "PROFILES",
@@ -38,6 +39,7 @@ __all__ = [
     "nab_report",
     "optimize_threshold",
     "read_nab_results",
+    "run_nab_detector",
     "scaled_sigmoid",
     "score_corpus",
     "top_k_accuracy",
