@@ -23,7 +23,7 @@ test: install
 
 bench: install
 	@mkdir -p benchmarks/results
-	@set -e; for b in benchmarks/*.py; do \
+	@set -e; for b in benchmarks/[!_]*.py; do \
 		name=$$(basename $$b .py); \
 		echo "== benchmark $$name =="; \
 		$(PY) $$b --json benchmarks/results/$$name.json; \
