@@ -569,8 +569,10 @@ def test_cli_run_writes_nab_layout(nab_dir, capsys, monkeypatch):
     for part in ("scoreboard", "honest"):
         assert set(PROFILES) <= set(got[part]) and set(got[part]["thresholds"]) == set(PROFILES)
     assert all(len(v) == 2 for v in got["honest"]["thresholds"].values())
-    assert len(_FakeDetector.calls) == 2 and set(made) == {"fake"}
-    for values, t in _FakeDetector.calls:
+    # one fresh detector per file (plus a short warm-up call per file that loads compiled kernels)
+    full = [(v, t) for v, t in _FakeDetector.calls if len(v) > 8]
+    assert len(full) == 2 and set(made) == {"fake"}
+    for values, t in full:
         assert values.ndim == 1 and values.dtype == float and t.dtype.kind == "M" and len(t) == len(values)
     written = pd.read_csv(root / "out" / "c1" / "fake_a.csv")
     assert list(written.columns) == ["timestamp", "value", "anomaly_score"] and len(written) == 200

@@ -8,16 +8,32 @@ anomalous, and calibrated detectors answer in [0, 1] so one threshold means the 
 Create detectors by name with :func:`make_detector`.
 """
 
+from ._default import StreamingLikelihoodDetector
+from ._ensemble import Ensemble
+from ._frame import DEFAULT_THRESHOLD, score_frame, score_long
+from ._forecast import ForecastResidual
+from ._multivariate import MultivariateDetector
 from ._registry import DETECTORS, available_detectors, make_detector
+from ._river import RiverDetector
 from ._robust import RobustZScore
+from ._seasonal import SeasonalDetector
 from .base import AnomalyDetector, KernelDetector, Stage
 
 __all__ = [
+    "DEFAULT_THRESHOLD",
     "DETECTORS",
     "AnomalyDetector",
+    "Ensemble",
+    "ForecastResidual",
     "KernelDetector",
+    "MultivariateDetector",
+    "RiverDetector",
     "RobustZScore",
+    "SeasonalDetector",
     "Stage",
+    "StreamingLikelihoodDetector",
     "available_detectors",
     "make_detector",
+    "score_frame",
+    "score_long",
 ]

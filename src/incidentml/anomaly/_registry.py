@@ -16,10 +16,59 @@ def _robust(**params: Any) -> AnomalyDetector:
     return RobustZScore(**params)
 
 
+def _likelihood(**params: Any) -> AnomalyDetector:
+    from ._default import StreamingLikelihoodDetector
+
+    return StreamingLikelihoodDetector(**params)
+
+
+def _seasonal(**params: Any) -> AnomalyDetector:
+    from ._seasonal import SeasonalDetector
+
+    return SeasonalDetector(**params)
+
+
+def _forecast(**params: Any) -> AnomalyDetector:
+    from ._forecast import ForecastResidual
+
+    return ForecastResidual(**params)
+
+
+def _multivariate(**params: Any) -> AnomalyDetector:
+    from ._multivariate import MultivariateDetector
+
+    return MultivariateDetector(**params)
+
+
+def _ensemble(**params: Any) -> AnomalyDetector:
+    from ._ensemble import Ensemble
+
+    return Ensemble(**params)
+
+
+def _river(model: str, **fixed: Any) -> Callable[..., AnomalyDetector]:
+    def factory(**params: Any) -> AnomalyDetector:
+        from ._river import RiverDetector
+
+        return RiverDetector(model, **{**fixed, **params})
+
+    factory.__name__ = f"_river_{model}"
+    return factory
+
+
 #: name -> factory; ``default`` is the best detector the library has.
 DETECTORS: dict[str, Callable[..., AnomalyDetector]] = {
-    "default": _robust,
+    "default": _likelihood,
+    "likelihood": _likelihood,
     "robust": _robust,
+    "seasonal": _seasonal,
+    "forecast": _forecast,
+    "multivariate": _multivariate,
+    "ensemble": _ensemble,
+    "hst": _river("hst", seed=0),
+    "hst_raw": _river("hst", calibrate=False, seed=0),  # plain river baseline: MinMaxScaler + HalfSpaceTrees
+    "loda": _river("loda", seed=0),
+    "svm": _river("svm", seed=0),
 }
 
 

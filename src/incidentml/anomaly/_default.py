@@ -1,0 +1,328 @@
+"""The default streaming detector: robust surprise + pattern novelty, calibrated, with alert rest.
+
+For every metric, one compiled kernel keeps a fixed-size state and, for each point:
+
+1. **Robust surprise.** ``z`` is the larger of two robust z-scores: the value against an
+   exponentially weighted level and spread (mean absolute deviation), and the first difference against
+   the same statistics of the differences (the updates are clipped at ``clip`` spreads).
+2. **Pattern novelty.** The value is quantised into ``bins`` equal bins of the range seen so far;
+   a table counts every (bin two steps ago, bin one step ago, bin now) transition. The novelty of the
+   point is ``1 / (1 + count)``: a pattern never seen before scores 1, a familiar one about 0.
+3. **Calibration (anomaly likelihood).** Each of the two raw scores is averaged over the last
+   ``short_window`` points and compared with the long-run mean and variance of that average
+   (exponentially weighted, about ``history`` points). The Gaussian upper-tail probability ``q`` of
+   the average gives ``L = -log10(q)``, mapped to ``L / (L + 10)`` in [0, 1): 0.5 means a
+   one-in-10^10 event. The point's score is the larger of the two.
+4. **New extremes.** A value beyond the range seen so far by more than ``spatial_tolerance`` of that
+   range scores 1.
+5. **Alert rest.** When the score reaches ``alert_level``, the alert is raised and the next ``rest``
+   points score 0: one alert per event, not a run of them.
+
+The first ``warmup`` points score 0. Every step is streaming with bounded memory; the batch route
+(``score_many``) and the point loop give identical scores.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._validation import Interval
+from ._jit import jit
+from .base import KernelDetector, Stage
+
+__all__ = ["StreamingLikelihoodDetector"]
+
+_SQRT_PI_2 = math.sqrt(math.pi / 2.0)  # mean absolute deviation -> standard deviation (normal data)
+_RING = 64
+_HEAD = 20
+_ZRING = _HEAD
+_NRING = _HEAD + _RING
+_TABLE = _HEAD + 2 * _RING
+_LN10 = math.log(10.0)
+
+
+@jit
+def _tail_score(z):  # pragma: no cover - compiled
+    """-log10 of the N(0, 1) upper tail at ``z``, mapped to [0, 1) by L / (L + 10)."""
+    if z < 8.0:
+        lq = -math.log10(0.5 * math.erfc(z / math.sqrt(2.0)))
+    else:  # asymptotic tail, erfc underflows
+        lq = (0.5 * z * z + math.log(z) + 0.9189385332046727) / _LN10
+    if lq < 0.0:
+        lq = 0.0
+    return lq / (lq + 10.0)
+
+
+@jit
+def default_kernel(values, times, state, params, out, learn):  # pragma: no cover - compiled
+    # params: alpha, clip, short_window, 1/history, warmup, min_std, tolerance, alert_level, rest, bins
+    # state: [0 n, 1 level, 2 spread, 3 prev, 4 dlevel, 5 dspread, 6 lmean, 7 lvar, 8 nmean, 9 nvar,
+    #         10 nn, 11 min, 12 max, 13 last_alert, 14 b1, 15 b2, 16 pos, 17 filled, 18 npos, 19 nfilled,
+    #         20.. z ring (64), 84.. novelty ring (64), 148.. transition counts (bins**3)]
+    alpha = params[0]
+    clip = params[1]
+    sw = int(params[2])
+    ha = params[3]
+    warm = params[4]
+    min_std = params[5]
+    tol = params[6]
+    level = params[7]
+    rest = params[8]
+    nb = int(params[9])
+    for i in range(values.shape[0]):
+        v = values[i]
+        n = state[0]
+        m = state[1]
+        s = state[2]
+        prev = state[3]
+        dm = state[4]
+        ds = state[5]
+        mn = state[11]
+        mx = state[12]
+        # 1. robust surprise
+        if n < 2.0:
+            z = 0.0
+        else:
+            fl = 1e-9 + 1e-6 * abs(m)
+            z = abs(v - m) / (s if s > fl else fl)
+            d = v - prev
+            dfl = 1e-9 + 1e-6 * abs(prev)
+            dz = abs(d - dm) / (ds if ds > dfl else dfl)
+            if dz > z:
+                z = dz
+        if z > 1e6:
+            z = 1e6
+        pos = int(state[16])
+        filled = int(state[17])
+        cnt = filled + 1 if filled < sw else sw
+        tot = 0.0 + z
+        for j in range(1, cnt):
+            tot += state[_ZRING + (pos - j) % sw]
+        avg = tot / cnt
+        sc = 0.0
+        if n >= warm:
+            lm = state[6]
+            sd = math.sqrt(state[7])
+            fl = min_std * (1.0 + abs(lm))
+            if sd < fl:
+                sd = fl
+            sc = _tail_score((avg - lm) / sd)
+        # 2. pattern novelty
+        has_range = mx > mn
+        cell = 0
+        b = 0
+        navg = 0.0
+        if has_range:
+            b = int((v - mn) / (mx - mn) * nb)
+            if b < 0:
+                b = 0
+            if b >= nb:
+                b = nb - 1
+            cell = (int(state[15]) * nb + int(state[14])) * nb + b
+            rn = 1.0 / (1.0 + state[_TABLE + cell]) if n > 3.0 else 0.0
+            npos = int(state[18])
+            nfilled = int(state[19])
+            cn = nfilled + 1 if nfilled < sw else sw
+            tt = 0.0 + rn
+            for j in range(1, cn):
+                tt += state[_NRING + (npos - j) % sw]
+            navg = tt / cn
+            if n >= warm:
+                nm = state[8]
+                sd = math.sqrt(state[9])
+                fl = min_std * (1.0 + abs(nm))
+                if sd < fl:
+                    sd = fl
+                s2 = _tail_score((navg - nm) / sd)
+                if s2 > sc:
+                    sc = s2
+            # 4. new extremes
+            if tol >= 0.0 and n >= warm:
+                t = (mx - mn) * tol
+                if v > mx + t or v < mn - t:
+                    sc = 1.0
+        # 5. alert rest
+        alert = False
+        if rest > 0.0:
+            if n - state[13] <= rest:
+                sc = 0.0
+            elif sc >= level:
+                alert = True
+        out[i] = sc
+        if learn:
+            if alert:
+                state[13] = n
+            # likelihood of z
+            a = ha
+            if 1.0 / (n + 1.0) > a:
+                a = 1.0 / (n + 1.0)
+            if n == 0.0:
+                state[6] = avg
+                state[7] = 0.0
+            else:
+                dd = avg - state[6]
+                state[6] += a * dd
+                state[7] = (1.0 - a) * (state[7] + a * dd * dd)
+            state[_ZRING + pos] = z
+            pos += 1
+            if pos >= sw:
+                pos = 0
+            if filled < sw:
+                filled += 1
+            state[16] = pos
+            state[17] = filled
+            # novelty statistics
+            if has_range:
+                nn = state[10]
+                a = ha
+                if 1.0 / (nn + 1.0) > a:
+                    a = 1.0 / (nn + 1.0)
+                if nn == 0.0:
+                    state[8] = navg
+                    state[9] = 0.0
+                else:
+                    dd = navg - state[8]
+                    state[8] += a * dd
+                    state[9] = (1.0 - a) * (state[9] + a * dd * dd)
+                state[10] = nn + 1.0
+                npos = int(state[18])
+                state[_NRING + npos] = rn
+                npos += 1
+                if npos >= sw:
+                    npos = 0
+                state[18] = npos
+                if state[19] < sw:
+                    state[19] += 1.0
+                state[_TABLE + cell] += 1.0
+                state[15] = state[14]
+                state[14] = b
+            # robust level and spread
+            if n == 0.0:
+                state[1] = v
+                state[2] = 0.0
+            else:
+                a = alpha
+                if 1.0 / (n + 1.0) > a:
+                    a = 1.0 / (n + 1.0)
+                r = v - m
+                if n > 20.0 and s > 0.0:
+                    lim = clip * s
+                    r = lim if r > lim else (-lim if r < -lim else r)
+                state[1] = m + a * r
+                state[2] = (1.0 - a) * s + a * abs(r) * _SQRT_PI_2
+                d = v - prev
+                if n >= 2.0:
+                    r2 = d - dm
+                    if n > 20.0 and ds > 0.0:
+                        lim = clip * ds
+                        r2 = lim if r2 > lim else (-lim if r2 < -lim else r2)
+                    state[4] = dm + a * r2
+                    state[5] = (1.0 - a) * ds + a * abs(r2) * _SQRT_PI_2
+                else:
+                    state[4] = d
+                    state[5] = abs(d) * _SQRT_PI_2
+            state[3] = v
+            if v < mn:
+                state[11] = v
+            if v > mx:
+                state[12] = v
+            state[0] = n + 1.0
+
+
+def _init_state(state: np.ndarray) -> None:
+    state[11] = np.inf
+    state[12] = -np.inf
+    state[13] = -1e18
+
+
+class StreamingLikelihoodDetector(KernelDetector):
+    """Robust surprise and pattern novelty, calibrated by anomaly likelihood, with alert rest.
+
+    incidentml's default detector. For each metric it scores how surprising a point is against a
+    robust exponentially weighted level and spread (of the values and of their first differences),
+    and how new the recent pattern is (counts of quantised three-point transitions). Each raw score
+    is turned into a tail probability against its own history (the *anomaly likelihood* of Ahmad et
+    al., 2017), so one threshold means the same on every series. A value beyond the range seen so
+    far scores 1. After an alert (score at least ``alert_level``) the metric rests for ``rest``
+    points, so one incident gives one alert. State is fixed-size; ``score_many`` equals the loop.
+
+    Scores are in [0, 1]: ``L / (L + 10)`` with ``L = -log10`` of the tail probability, so 0.5 means a
+    one-in-10^10 event. On the Numenta Anomaly Benchmark the best threshold is about 0.45
+    (``alert_level``); scores below it are never alerts.
+
+    Parameters
+    ----------
+    alpha : float, default=0.02
+        Weight of the newest point in the robust level and spread (about ``2 / alpha`` points of memory).
+    clip : float, default=3.0
+        Updates of the level and spread are clipped at this many spreads.
+    bins : int, default=10
+        Quantisation bins of the pattern-novelty table (``bins ** 3`` counters per metric).
+    short_window : int, default=10
+        Points averaged before calibration (at most 64).
+    history : int, default=2000
+        Memory, in points, of the mean and variance used for calibration.
+    min_std : float, default=0.05
+        Floor of the calibration's standard deviation, relative to ``1 + |mean|``.
+    warmup : int, default=150
+        Points each metric needs before it scores anything but 0.
+    spatial_tolerance : float or None, default=0.05
+        A value beyond the seen range by more than this share of the range scores 1 (``None``: off).
+    alert_level : float, default=0.45
+        Score that raises an alert and starts the rest period.
+    rest : int, default=100
+        Points after an alert during which the metric scores 0 (``0``: no rest).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incidentml.anomaly._default import StreamingLikelihoodDetector
+    >>> rng = np.random.default_rng(0)
+    >>> x = 10 + np.sin(np.arange(1000) / 10) + rng.uniform(-0.3, 0.3, 1000)
+    >>> x[700:] += 3  # a level shift
+    >>> scores = StreamingLikelihoodDetector().score_many(x)
+    >>> bool(scores[700] >= 0.45), bool(scores[:700].max() < 0.45)
+    (True, True)
+    >>> det = StreamingLikelihoodDetector()
+    >>> for v in x[:5]:
+    ...     det.learn_one({"cpu": float(v)})
+    >>> det.score_one({"cpu": 10.0})
+    0.0
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "alpha": [Interval(float, 0, 1, closed="right")],
+        "clip": [Interval(float, 0, None, closed="neither")],
+        "bins": [Interval(int, 2, 16, closed="both")],
+        "short_window": [Interval(int, 1, _RING, closed="both")],
+        "history": [Interval(int, 1, None)],
+        "min_std": [Interval(float, 0, None)],
+        "warmup": [Interval(int, 0, None)],
+        "spatial_tolerance": [Interval(float, 0, None), None],
+        "alert_level": [Interval(float, 0, 1, closed="both")],
+        "rest": [Interval(int, 0, None)],
+    }
+
+    def __init__(self, alpha: float = 0.02, clip: float = 3.0, bins: int = 10, short_window: int = 10,
+                 history: int = 2000, min_std: float = 0.05, warmup: int = 150,
+                 spatial_tolerance: float | None = 0.05, alert_level: float = 0.45, rest: int = 100) -> None:
+        self.alpha = alpha
+        self.clip = clip
+        self.bins = bins
+        self.short_window = short_window
+        self.history = history
+        self.min_std = min_std
+        self.warmup = warmup
+        self.spatial_tolerance = spatial_tolerance
+        self.alert_level = alert_level
+        self.rest = rest
+
+    def _stages(self) -> list[Stage]:
+        tol = -1.0 if self.spatial_tolerance is None else float(self.spatial_tolerance)
+        params = (float(self.alpha), float(self.clip), float(self.short_window), 1.0 / self.history,
+                  float(self.warmup), float(self.min_std), tol, float(self.alert_level), float(self.rest),
+                  float(self.bins))
+        return [Stage(default_kernel, params, _TABLE + self.bins ** 3, _init_state)]
