@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..exceptions import IncidentMLError
-from . import _detect, _nab, _triage
+from . import _detect, _incidents, _nab, _triage
 
 __all__ = ["build_parser", "main"]
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         "IT incident management with machine learning. Jobs:\n"
         "  triage   train, apply and evaluate incident-text triage models (category, priority, team)\n"
         "  detect   score metric rows for anomalies with an online detector\n"
+        "  incidents raise predicted incidents (debounced, grouped, forecast) from metric rows\n"
         "  nab      score detectors on the Numenta Anomaly Benchmark, or run one over the corpus"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"incidentml {__version__}")
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = parser.add_subparsers(dest="job", metavar="JOB", parser_class=_Parser)
     _triage.register(jobs)
     _detect.register(jobs)
+    _incidents.register(jobs)
     _nab.register(jobs)
     return parser
 

@@ -1,0 +1,88 @@
+"""``incidentml incidents``: turn metric rows into predicted incidents (JSON lines)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import IncidentMLWarning
+from ._common import CLIError, parse_pairs, read_table
+
+__all__ = ["register"]
+
+
+def register(jobs: Any) -> None:
+    """Add the ``incidents`` job to ``jobs``."""
+    p = jobs.add_parser("incidents", help="raise predicted incidents from metric rows (JSON lines)",
+                        description="Run an online detector per entity over every numeric column (a metric), "
+                                    "debounce and group the anomalies into incidents, forecast breaches of the "
+                                    "given limits, and write one incident per line (final state) as JSON.")
+    p.add_argument("--input", required=True, help="CSV with a time column and one numeric column per metric")
+    p.add_argument("--output", required=True, help="JSONL file to write: one incident per line")
+    p.add_argument("--time-col", default="timestamp", help="name of the time column (default: timestamp)")
+    p.add_argument("--entity-col", default=None, help="column naming the host/service of each row (default: one entity)")
+    p.add_argument("--detector", default="default", help="detector name (default: default)")
+    p.add_argument("--limit", action="append", default=[], metavar="METRIC=VALUE",
+                   help="upper limit of a metric for breach forecasts, e.g. disk_used_pct=95 (repeatable); "
+                        "prefix the value with '<' for a lower limit")
+    p.add_argument("--horizon", type=float, default=120.0,
+                   help="raise a forecast incident when a limit is crossed within this many minutes (default 120)")
+    p.set_defaults(func=_incidents)
+
+
+def _limits(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in parse_pairs(pairs, "--limit").items():
+        below = value.startswith("<")
+        try:
+            number = float(value.lstrip("<>").strip())
+        except ValueError:
+            raise CLIError(f"--limit {name}={value}: the limit must be a number, e.g. --limit {name}=95.") from None
+        if not math.isfinite(number):
+            raise CLIError(f"--limit {name}={value}: the limit must be finite.")
+        out[name] = {"below": number} if below else number
+    return out
+
+
+def _incidents(args: Any) -> int:
+    from ..anomaly._registry import available_detectors
+    from ..incidents import IncidentPredictor
+
+    if args.detector not in available_detectors():
+        raise CLIError(f"--detector: unknown detector {args.detector!r}. Choose one of: "
+                       f"{', '.join(available_detectors())}.")
+    if not args.horizon > 0:
+        raise CLIError(f"--horizon must be a positive number of minutes. Got {args.horizon:g}.")
+    limits = _limits(args.limit)
+    frame = read_table(args.input, what="--input")
+    for col, opt in ((args.time_col, "--time-col"), (args.entity_col, "--entity-col")):
+        if col is not None and col not in frame.columns:
+            raise CLIError(f"{opt}: column {col!r} is not in '{args.input}' (columns: "
+                           f"{', '.join(map(str, list(frame.columns)[:10]))}).")
+    if frame.empty:
+        raise CLIError(f"--input: '{args.input}' has a header but no rows.")
+    skip = {args.time_col, args.entity_col}
+    ignored = [c for c in frame.columns if c not in skip and frame[c].dtype.kind not in "biuf"]
+    if ignored:
+        warnings.warn(f"ignoring non-numeric column(s) {', '.join(map(repr, ignored[:5]))}", IncidentMLWarning,
+                      stacklevel=1)
+    metrics = [c for c in frame.columns if c not in skip and c not in ignored]
+    unknown = [m for m in limits if m not in metrics]
+    if unknown:
+        raise CLIError(f"--limit: metric {unknown[0]!r} is not a numeric column of '{args.input}'.")
+    path = Path(args.output)
+    if path.parent and not path.parent.exists():
+        raise CLIError(f"--output: folder '{path.parent}' does not exist.")
+    predictor = IncidentPredictor(args.detector, limits=limits or None, horizon=args.horizon * 60.0)
+    incidents = predictor.run(frame, time_col=args.time_col, entity_col=args.entity_col, metrics=metrics)
+    with path.open("w", encoding="utf-8") as fh:
+        for inc in incidents:
+            fh.write(json.dumps(inc.to_dict()) + "\n")
+    n_open = sum(1 for i in incidents if i.status == "open")
+    sys.stderr.write(f"incidentml: {len(incidents)} incident(s) ({n_open} still open) from {len(frame)} rows of "
+                     f"{len(metrics)} metric(s); wrote {path}\n")
+    return 0

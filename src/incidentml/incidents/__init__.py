@@ -1,0 +1,14 @@
+"""Predicted incidents: from detector scores to early warnings people can act on.
+
+:class:`IncidentPredictor` watches the metrics of many entities with online detectors and turns
+their calibrated scores into :class:`Incident` records: debounced (an N-of-M rule, hysteresis,
+cool-down), grouped across the metrics of an entity, ranked by which metric moved first and most,
+given a severity and a summary, and raised *before* a forecast breach of a metric's limit. The
+streaming route (``update``) and the batch route (``run``) give the same incidents, and
+``incident.to_ticket()`` hands an incident to a triage model.
+"""
+
+from ._incident import SEVERITIES, Incident
+from ._predictor import IncidentPredictor
+
+__all__ = ["SEVERITIES", "Incident", "IncidentPredictor"]

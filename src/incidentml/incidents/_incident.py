@@ -1,0 +1,136 @@
+"""The :class:`Incident` record: what an on-call engineer reads, and what a triage model reads."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Incident", "SEVERITIES"]
+
+#: Severity levels, most severe first.
+SEVERITIES = ("P1", "P2", "P3", "P4")
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return None
+    return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
+
+
+def _duration(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+@dataclass
+class Incident:
+    """One predicted or detected incident of one entity, kept up to date while it lasts.
+
+    Times are float seconds since the epoch internally; :meth:`to_dict` writes ISO 8601.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier (entity, raise time and a counter).
+    entity : str
+        The host or service whose metrics raised it.
+    raised_at : float
+        When it was first raised; never moved by updates.
+    onset : float
+        Estimated start of the problem: the first point of the run of unusual scores that led to it.
+    resolved_at : float or None
+        When it was resolved (scores back below the closing level for long enough).
+    status : str
+        ``"open"`` or ``"resolved"``.
+    kind : str
+        ``"anomaly"`` (unusual metrics) or ``"forecast"`` (a metric trending to its limit).
+    score : float
+        Peak calibrated score (0..1).
+    severity : str
+        ``P1`` (most severe) to ``P4``, from how anomalous, how many metrics, how long, and how soon
+        a forecast breach is.
+    metrics : list of dict
+        ``{"name", "contribution", "first_at", "peak"}`` ranked by contribution, largest first. The
+        contribution weighs each metric's scores by how early they came, so the metric that moved
+        first and most leads: the root-cause hint.
+    summary : str
+        One paragraph for a human.
+    forecast : dict or None
+        The most urgent breach forecast, if any.
+    """
+
+    id: str
+    entity: str
+    raised_at: float
+    onset: float
+    status: str = "open"
+    kind: str = "anomaly"
+    resolved_at: float | None = None
+    updated_at: float = 0.0
+    score: float = 0.0
+    severity: str = "P4"
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    summary: str = ""
+    forecast: dict[str, Any] | None = None
+    n_points: int = 0
+
+    @property
+    def lead_time(self) -> float | None:
+        """Seconds from raising to the forecast breach, for forecast incidents (else None)."""
+        if self.forecast and self.forecast.get("crosses_at_seconds") is not None:
+            return float(self.forecast["crosses_at_seconds"]) - self.raised_at
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict: timestamps in ISO 8601, metrics as ``{"name", "contribution", ...}``."""
+        out = asdict(self)
+        for key in ("raised_at", "onset", "resolved_at", "updated_at"):
+            out[key] = _iso(out[key])
+        out["metrics"] = [{**m, "first_at": _iso(m.get("first_at"))} for m in self.metrics]
+        if self.forecast:
+            out["forecast"] = {k: v for k, v in self.forecast.items() if k != "crosses_at_seconds"}
+        out["duration_seconds"] = ((self.resolved_at if self.resolved_at is not None else self.updated_at)
+                                   - self.onset)
+        return out
+
+    def to_json(self) -> str:
+        """One line of JSON (for JSONL files)."""
+        return json.dumps(self.to_dict(), sort_keys=False, default=str)
+
+    def to_ticket(self) -> dict[str, str]:
+        """The text fields a :class:`~incidentml.TriageModel` reads: ``title``, ``description`` and more.
+
+        Examples
+        --------
+        >>> inc = Incident(id="web-1-0001", entity="web-1", raised_at=0.0, onset=0.0, score=0.9, severity="P2",
+        ...                metrics=[{"name": "latency_ms", "contribution": 0.8, "first_at": 0.0, "peak": 0.9}],
+        ...                summary="latency_ms on web-1 is unusual.")
+        >>> inc.to_ticket()["title"]
+        'P2 web-1: latency_ms anomaly'
+        """
+        names = [m["name"] for m in self.metrics]
+        head = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        what = "forecast breach" if self.kind == "forecast" else "anomaly"
+        title = f"{self.severity} {self.entity}: {head or 'metrics'} {what}"
+        return {"title": title, "description": self.summary, "entity": self.entity, "severity": self.severity,
+                "service": self.entity, "metrics": " ".join(names)}
+
+    def describe_metrics(self, n: int = 3) -> str:
+        parts = []
+        for m in self.metrics[:n]:
+            parts.append(f"{m['name']} ({100 * m['contribution']:.0f}%)")
+        return ", ".join(parts)
+
+    @staticmethod
+    def duration_text(seconds: float) -> str:
+        return _duration(seconds)

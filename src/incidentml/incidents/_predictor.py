@@ -1,0 +1,454 @@
+"""From anomaly scores to incidents: debounced, grouped, ranked, forecast, and kept up to date.
+
+:class:`IncidentPredictor` runs one online detector per entity (host, service) over all of its
+metrics. Each point's per-metric calibrated scores go through one state machine:
+
+1. **Open** an incident when the current point and at least ``min_points - 1`` others of the last
+   ``window_points`` points score at or above ``open_threshold`` (an N-of-M rule).
+2. **Group**: while it is open, every metric of the entity that scores at or above
+   ``close_threshold`` joins it; metrics that were already unusual in the run-up count too, and the
+   run-up's first point is the incident's estimated ``onset``.
+3. **Hysteresis**: it stays open until the scores stay below ``close_threshold`` for
+   ``quiet_points`` points in a row, then it is resolved.
+4. **Cool-down and de-duplication**: a new opening within ``cooldown_points`` points of a resolution
+   re-opens the same incident (its ``raised_at`` never moves), so one problem is one incident.
+5. **Forecasts**: metrics given a limit (``limits``) are watched by a trend forecaster; when one is
+   set to cross its limit within ``horizon`` seconds, an incident is raised *before* the breach (or the
+   open incident gets the forecast).
+
+The batch route :meth:`IncidentPredictor.run` feeds the same state machine from the detectors'
+batch scores, so it gives exactly the incidents of the streaming route :meth:`IncidentPredictor.update`.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from .._validation import Interval, validate_params
+from ..anomaly import AnomalyDetector, make_detector
+from ..anomaly._time import to_seconds
+from ..anomaly.base import as_point
+from ..exceptions import DataError, SchemaError
+from ._incident import SEVERITIES, Incident
+
+__all__ = ["IncidentPredictor"]
+
+
+@dataclass
+class _Run:
+    """The current run of unusual points of one entity (the incident's run-up and life)."""
+
+    start: float
+    start_k: int
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class _Entity:
+    detector: AnomalyDetector
+    flags: deque
+    k: int = 0
+    n_raised: int = 0
+    run: _Run | None = None
+    incident: Incident | None = None
+    quiet: int = 0
+    since_resolved: int = 0
+    forecasters: dict[str, Any] = field(default_factory=dict)
+    # evidence of the current incident from its earlier runs (a re-opened incident keeps it)
+    base: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _limit_spec(spec: Any, name: str) -> tuple[float, str]:
+    if isinstance(spec, dict):
+        if len(spec) != 1 or next(iter(spec)) not in ("above", "below"):
+            raise DataError(f"limits[{name!r}] must be a number or {{'above': x}} / {{'below': x}}. Got {spec!r}.")
+        direction, value = next(iter(spec.items()))
+    else:
+        direction, value = "above", spec
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise DataError(f"limits[{name!r}] must be a finite number. Got {value!r}.")
+    return float(value), direction
+
+
+class IncidentPredictor(BaseEstimator):
+    """Watch the metrics of many entities and raise incidents people can act on.
+
+    Parameters
+    ----------
+    detector : str or AnomalyDetector, default="default"
+        Detector for each entity (a name for :func:`~incidentml.make_detector`, or an instance that
+        is cloned per entity).
+    open_threshold : float, default=0.5
+        Calibrated score at which a point counts towards opening an incident.
+    close_threshold : float, default=0.2
+        Scores below it are quiet (hysteresis: close at a lower level than open).
+    min_points, window_points : int, default=1 and 5
+        Open when at least ``min_points`` of the last ``window_points`` points reach ``open_threshold``.
+    quiet_points : int, default=12
+        Consecutive quiet points that resolve an open incident.
+    cooldown_points : int, default=60
+        An opening within this many points of a resolution re-opens the same incident.
+    lead_points : float, default=10.0
+        Decay (in points since the onset) of the weight of a metric's scores in its contribution:
+        metrics that move first count more.
+    limits : dict, optional
+        ``{metric: limit}`` (an upper limit) or ``{metric: {"below": limit}}``, for breach forecasts.
+    horizon : float, default=7200
+        Raise a forecast incident when a limit is forecast to be crossed within this many seconds.
+    forecast_window : int, default=60
+        Points of history the trend forecaster fits.
+    forecast_confidence : float, default=0.8
+        Coverage of the forecast interval.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> n = 1500
+    >>> frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=n, freq="min"),
+    ...                       "cpu": rng.normal(40, 2, n), "latency_ms": rng.normal(120, 5, n)})
+    >>> frame.loc[1200:1260, "latency_ms"] += 80
+    >>> frame.loc[1205:1260, "cpu"] += 25
+    >>> incidents = IncidentPredictor().run(frame, time_col="timestamp")
+    >>> inc = [i for i in incidents if i.raised_at >= pd.Timestamp("2024-01-01 20:00").timestamp()][0]
+    >>> inc.metrics[0]["name"], inc.severity in ("P1", "P2", "P3", "P4")
+    ('latency_ms', True)
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "detector": [str, AnomalyDetector],
+        "open_threshold": [Interval(float, 0, 1)],
+        "close_threshold": [Interval(float, 0, 1)],
+        "min_points": [Interval(int, 1, None)],
+        "window_points": [Interval(int, 1, None)],
+        "quiet_points": [Interval(int, 1, None)],
+        "cooldown_points": [Interval(int, 0, None)],
+        "lead_points": [Interval(float, 0, None, closed="neither")],
+        "limits": [dict, None],
+        "horizon": [Interval(float, 0, None, closed="neither")],
+        "forecast_window": [Interval(int, 3, None)],
+        "forecast_confidence": [Interval(float, 0, 1, closed="neither")],
+    }
+
+    def __init__(self, detector: str | AnomalyDetector = "default", *, open_threshold: float = 0.5,
+                 close_threshold: float = 0.2, min_points: int = 1, window_points: int = 5, quiet_points: int = 12,
+                 cooldown_points: int = 60, lead_points: float = 10.0, limits: dict[str, Any] | None = None,
+                 horizon: float = 7200.0, forecast_window: int = 60, forecast_confidence: float = 0.8) -> None:
+        self.detector = detector
+        self.open_threshold = open_threshold
+        self.close_threshold = close_threshold
+        self.min_points = min_points
+        self.window_points = window_points
+        self.quiet_points = quiet_points
+        self.cooldown_points = cooldown_points
+        self.lead_points = lead_points
+        self.limits = limits
+        self.horizon = horizon
+        self.forecast_window = forecast_window
+        self.forecast_confidence = forecast_confidence
+
+    # ------------------------------------------------------------------------------ set-up
+    def _setup(self) -> None:
+        if getattr(self, "entities_", None) is not None:
+            return
+        validate_params(self)
+        if self.close_threshold > self.open_threshold:
+            raise DataError(f"close_threshold ({self.close_threshold}) must not exceed open_threshold "
+                            f"({self.open_threshold}): incidents close at a lower level than they open.")
+        if self.min_points > self.window_points:
+            raise DataError(f"min_points ({self.min_points}) cannot exceed window_points ({self.window_points}).")
+        self.limits_ = {name: _limit_spec(spec, name) for name, spec in (self.limits or {}).items()}
+        self.entities_: dict[str, _Entity] = {}
+        self.incidents_: list[Incident] = []
+
+    def _entity(self, name: str) -> _Entity:
+        ent = self.entities_.get(name)
+        if ent is None:
+            from sklearn.base import clone
+
+            det = make_detector(self.detector) if isinstance(self.detector, str) else clone(self.detector)
+            ent = _Entity(detector=det, flags=deque(maxlen=self.window_points))
+            self.entities_[name] = ent
+        return ent
+
+    def _forecaster(self, ent: _Entity, name: str) -> Any:
+        fc = ent.forecasters.get(name)
+        if fc is None:
+            from ._forecast import BreachForecaster
+
+            limit, direction = self.limits_[name]
+            fc = BreachForecaster(limit, direction=direction, window=self.forecast_window,
+                                  confidence=self.forecast_confidence)
+            ent.forecasters[name] = fc
+        return fc
+
+    # ------------------------------------------------------------------------------ the state machine
+    def _step(self, entity: str, ent: _Entity, t: float, scores: dict[str, float],
+              values: dict[str, float]) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        k = ent.k
+        ent.k += 1
+        combined = max(scores.values()) if scores else 0.0
+        ent.flags.append(combined >= self.open_threshold)
+        inc = ent.incident
+        is_open = inc is not None and inc.status == "open"
+        if inc is not None and not is_open:
+            ent.since_resolved += 1
+
+        # breach forecasts for metrics with a limit
+        forecast = None
+        for name in self.limits_:
+            v = values.get(name, math.nan)
+            fc = self._forecaster(ent, name)
+            if not math.isnan(v):
+                fc.update(t, v)
+            f = fc.forecast(t)
+            if f is not None and f.eta_seconds is not None and f.eta_seconds <= self.horizon:
+                if forecast is None or f.eta_seconds < forecast.eta_seconds:
+                    forecast = f
+
+        # the run of unusual points: onset and per-metric evidence
+        if combined >= self.close_threshold or is_open or forecast is not None:
+            if ent.run is None:
+                ent.run = _Run(start=t, start_k=k)
+            w = math.exp(-(k - ent.run.start_k) / self.lead_points)
+            for name, s in scores.items():
+                if s >= self.close_threshold:
+                    m = ent.run.metrics.setdefault(name, {"first_at": t, "peak": 0.0, "weighted": 0.0})
+                    m["peak"] = max(m["peak"], s)
+                    m["weighted"] += s * w
+            if forecast is not None:
+                m = ent.run.metrics.setdefault(forecast.metric, {"first_at": t, "peak": 0.0, "weighted": 0.0})
+                m["weighted"] += w * 0.5
+        elif not is_open:
+            ent.run = None
+
+        if is_open:
+            assert inc is not None
+            active = combined >= self.close_threshold or forecast is not None
+            ent.quiet = 0 if active else ent.quiet + 1
+            before = (inc.severity, [m["name"] for m in inc.metrics], inc.forecast is not None)
+            self._refresh(inc, ent, t, combined, forecast)
+            if ent.quiet >= self.quiet_points:
+                inc.status = "resolved"
+                inc.resolved_at = t
+                ent.since_resolved = 0
+                self._refresh(inc, ent, t, combined, None, final=True)
+                ent.base = self._evidence(ent)
+                ent.run = None
+                ent.flags.clear()  # the evidence that opened it is spent
+                events.append({"event": "resolved", "incident": copy.deepcopy(inc)})
+            elif before != (inc.severity, [m["name"] for m in inc.metrics], inc.forecast is not None):
+                events.append({"event": "updated", "incident": copy.deepcopy(inc)})
+            return events
+
+        opening = combined >= self.open_threshold and sum(ent.flags) >= self.min_points
+        if opening or forecast is not None:
+            if ent.run is None:
+                ent.run = _Run(start=t, start_k=k)
+            if inc is not None and ent.since_resolved <= self.cooldown_points:
+                inc.status = "open"
+                inc.resolved_at = None
+                event = "reopened"
+            else:
+                ent.n_raised += 1
+                inc = Incident(id=f"{entity}-{ent.n_raised:05d}", entity=entity, raised_at=t,
+                               onset=ent.run.start, kind="anomaly" if opening else "forecast")
+                self.incidents_.append(inc)
+                ent.incident = inc
+                ent.base = {}
+                event = "raised"
+            ent.quiet = 0
+            self._refresh(inc, ent, t, combined, forecast)
+            events.append({"event": event, "incident": copy.deepcopy(inc)})
+        return events
+
+    def _refresh(self, inc: Incident, ent: _Entity, t: float, combined: float, forecast: Any,
+                 final: bool = False) -> None:
+        """Update the incident's score, metrics, severity, forecast and summary from the run."""
+        inc.updated_at = t
+        if not final:
+            inc.score = max(inc.score, combined)
+            inc.n_points += 1
+        acc = self._evidence(ent)
+        total = sum(m["weighted"] for m in acc.values()) or 1.0
+        ranked = sorted(acc.items(), key=lambda kv: (-kv[1]["weighted"], kv[1]["first_at"], kv[0]))
+        inc.metrics = [{"name": name, "contribution": round(m["weighted"] / total, 6), "first_at": m["first_at"],
+                        "peak": round(m["peak"], 6)} for name, m in ranked]
+        if forecast is not None:
+            inc.forecast = {**forecast.to_dict(), "text": forecast.describe(),
+                            "crosses_at_seconds": forecast.crosses_at}
+        inc.severity = self._severity(inc)
+        inc.summary = self._summary(inc)
+
+    @staticmethod
+    def _evidence(ent: _Entity) -> dict[str, dict[str, float]]:
+        """Per-metric evidence of the entity's incident: earlier runs plus the current one."""
+        acc = {name: dict(m) for name, m in ent.base.items()}
+        if ent.run is not None:
+            for name, m in ent.run.metrics.items():
+                old = acc.get(name)
+                if old is None:
+                    acc[name] = dict(m)
+                else:
+                    old["weighted"] += m["weighted"]
+                    old["peak"] = max(old["peak"], m["peak"])
+                    old["first_at"] = min(old["first_at"], m["first_at"])
+        return acc
+
+    def _severity(self, inc: Incident) -> str:
+        pts = 0
+        pts += 2 if inc.score >= 0.9 else (1 if inc.score >= 0.7 else 0)
+        n = sum(1 for m in inc.metrics if m["peak"] >= self.open_threshold)
+        pts += 2 if n >= 3 else (1 if n >= 2 else 0)
+        end = inc.resolved_at if inc.resolved_at is not None else inc.updated_at
+        dur = end - inc.onset
+        pts += 2 if dur >= 7200 else (1 if dur >= 1800 else 0)
+        if inc.forecast and inc.forecast.get("eta_seconds") is not None:
+            eta = inc.forecast["eta_seconds"]
+            pts += 2 if eta <= 1800 else 1
+        return SEVERITIES[0] if pts >= 5 else SEVERITIES[1] if pts >= 3 else SEVERITIES[2] if pts >= 1 else SEVERITIES[3]
+
+    @staticmethod
+    def _summary(inc: Incident) -> str:
+        ts = lambda s: pd.Timestamp(s, unit="s").strftime("%Y-%m-%d %H:%M")  # noqa: E731
+        parts = []
+        if inc.kind == "forecast" and inc.forecast:
+            parts.append(f"Predicted incident on {inc.entity}: {inc.forecast['text']}.")
+        n = len(inc.metrics)
+        if inc.metrics:
+            lead = inc.metrics[0]
+            parts.append(f"{n} metric{'s' if n != 1 else ''} of {inc.entity} unusual since {ts(inc.onset)}, "
+                         f"led by {lead['name']} (first unusual at {ts(lead['first_at'])}, "
+                         f"{100 * lead['contribution']:.0f}% of the evidence).")
+            if n > 1:
+                parts.append("Also: " + ", ".join(f"{m['name']} ({100 * m['contribution']:.0f}%)"
+                                                  for m in inc.metrics[1:4]) + (" and more." if n > 4 else "."))
+        if inc.kind != "forecast" and inc.forecast:
+            parts.append(f"Forecast: {inc.forecast['text']}.")
+        parts.append(f"Peak anomaly score {inc.score:.2f}; severity {inc.severity}; raised {ts(inc.raised_at)}.")
+        if inc.resolved_at is not None:
+            parts.append(f"Resolved {ts(inc.resolved_at)} after {Incident.duration_text(inc.resolved_at - inc.onset)}.")
+        else:
+            parts.append("Still open.")
+        return " ".join(parts)
+
+    # ------------------------------------------------------------------------------ streaming route
+    def update(self, t: Any, metrics: dict[str, Any], entity: str = "default") -> list[dict[str, Any]]:
+        """Feed one point of one entity; return the events it caused.
+
+        Parameters
+        ----------
+        t : timestamp
+            A datetime, pandas Timestamp, numpy datetime64, ISO string or epoch seconds.
+        metrics : dict
+            Metric name to value (NaN/None are skipped).
+        entity : str, default="default"
+
+        Returns
+        -------
+        list of dict
+            ``{"event": "raised" | "updated" | "reopened" | "resolved", "incident": Incident}``
+            (a snapshot of the incident at that moment).
+        """
+        self._setup()
+        ts = to_seconds(t)
+        if math.isnan(ts):
+            raise DataError(f"update needs a timestamp for every point; got t={t!r}.")
+        ent = self._entity(str(entity))
+        x = as_point(metrics)
+        scores = {k: float(v) for k, v in ent.detector.contributions_one(x, ts).items()}
+        ent.detector.learn_one(x, ts)
+        return self._step(str(entity), ent, ts, scores, x)
+
+    # ------------------------------------------------------------------------------ batch route
+    def run(self, frame: pd.DataFrame, *, time_col: str = "timestamp", entity_col: str | None = None,
+            metrics: list[str] | None = None) -> list[Incident]:
+        """Feed a whole table (rows in time order per entity) and return every incident, final state.
+
+        Gives exactly the incidents of calling :meth:`update` row by row. Rows are processed in
+        time order within each entity; entities are independent.
+        """
+        self._setup()
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError(f"run needs a pandas DataFrame, got {type(frame).__name__}.")
+        for col, opt in ((time_col, "time_col"), (entity_col, "entity_col")):
+            if col is not None and col not in frame.columns:
+                raise SchemaError(f"Column {col!r} ({opt}) is not in the data (columns: {list(frame.columns)[:10]}).")
+        if metrics is None:
+            metrics = [c for c in frame.columns if c not in (time_col, entity_col) and frame[c].dtype.kind in "biuf"]
+        if not metrics:
+            raise SchemaError("The data has no numeric metric column besides the time and entity columns.")
+        from ..anomaly._frame import _times
+
+        secs = _times(frame, time_col)
+        if np.isnan(secs).any():
+            i = int(np.flatnonzero(np.isnan(secs))[0])
+            raise DataError(f"Column {time_col!r} row {i} has no timestamp; every row needs one.")
+        groups = (frame.groupby(entity_col, sort=False).indices if entity_col is not None
+                  else {"default": np.arange(len(frame))})
+        for entity, idx in groups.items():
+            idx = np.asarray(idx)[np.argsort(secs[idx], kind="stable")]
+            ent = self._entity(str(entity))
+            X = frame.iloc[idx][metrics].astype(float)
+            t = secs[idx]
+            det = ent.detector
+            if "return_contributions" in inspect.signature(det.score_many).parameters:
+                _, per = det.score_many(X, t, return_contributions=True)
+                per_values = np.asarray(per, dtype=np.float64)
+            else:
+                per_values = np.full((len(X), len(metrics)), np.nan)
+                rows = X.to_dict("records")
+                for i, x in enumerate(rows):
+                    c = det.contributions_one(x, t[i])
+                    for j, name in enumerate(metrics):
+                        if name in c:
+                            per_values[i, j] = c[name]
+                    det.learn_one(x, t[i])
+            vals = X.to_numpy(dtype=np.float64, na_value=np.nan)
+            vals = np.where(np.isfinite(vals), vals, np.nan)
+            names = [str(m) for m in metrics]
+            for i in range(len(X)):
+                row = per_values[i]
+                scores = {names[j]: float(row[j]) for j in range(len(names)) if not math.isnan(row[j])}
+                values = {names[j]: float(vals[i, j]) for j in range(len(names))}
+                self._step(str(entity), ent, float(t[i]), scores, values)
+        return self.incidents()
+
+    # ------------------------------------------------------------------------------ results & state
+    def incidents(self, status: str | None = None) -> list[Incident]:
+        """All incidents so far (optionally only ``"open"`` or ``"resolved"``), ordered by ``raised_at``."""
+        self._setup()
+        out = [i for i in self.incidents_ if status is None or i.status == status]
+        return sorted(out, key=lambda i: (i.raised_at, i.id))
+
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Save the predictor mid-stream (detectors, open incidents, counters); resumes exactly."""
+        import datetime as _dt
+
+        from .. import __version__
+        from ..utils._persistence import save_model_file
+
+        manifest = {"kind": "incidentml.IncidentPredictor", "incidentml_version": __version__,
+                    "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                    "entities": sorted(getattr(self, "entities_", {}))[:1000],
+                    "incidents": len(getattr(self, "incidents_", []))}
+        return str(save_model_file(self, path, manifest))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> IncidentPredictor:
+        """Load a predictor written by :meth:`save` after checking its manifest and digests."""
+        from ..utils._persistence import load_model_file
+
+        obj, _ = load_model_file(path, expected_kind="incidentml.IncidentPredictor")
+        return obj

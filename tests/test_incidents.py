@@ -1,0 +1,204 @@
+"""IncidentPredictor: the state machine, both routes, persistence, tickets and the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from incidentml.anomaly import AnomalyDetector
+from incidentml.anomaly.base import as_point
+from incidentml.cli import main
+from incidentml.exceptions import DataError, SchemaError
+from incidentml.incidents import Incident, IncidentPredictor
+
+
+class Passthrough(AnomalyDetector):
+    """A detector whose score for each metric is the metric's value: drives the state machine exactly."""
+
+    def learn_one(self, x, t=None):
+        return None
+
+    def score_one(self, x, t=None):
+        p = {k: v for k, v in as_point(x).items() if v == v}
+        return max(p.values()) if p else 0.0
+
+    def contributions_one(self, x, t=None):
+        return {k: v for k, v in as_point(x).items() if v == v}
+
+
+T0 = pd.Timestamp("2024-01-01").timestamp()
+
+
+def feed(pred, rows, entity="web-1"):
+    events = []
+    for i, x in enumerate(rows):
+        events += pred.update(T0 + 60 * i, x, entity=entity)
+    return events
+
+
+def test_open_group_resolve_and_rank():
+    """One problem on two metrics is one incident; the metric that moved first leads; it resolves."""
+    rows = [{"a": 0.0, "b": 0.0}] * 10 + [{"a": 0.3, "b": 0.0}, {"a": 0.9, "b": 0.0}, {"a": 0.9, "b": 0.25},
+                                           {"a": 0.8, "b": 0.9}, {"a": 0.6, "b": 0.9}] + [{"a": 0.0, "b": 0.0}] * 20
+    pred = IncidentPredictor(Passthrough(), quiet_points=5)
+    events = feed(pred, rows)
+    assert [e["event"] for e in events if e["event"] != "updated"] == ["raised", "resolved"]
+    (inc,) = pred.incidents()
+    assert inc.raised_at == T0 + 60 * 11  # first point at or above 0.5
+    assert inc.onset == T0 + 60 * 10  # the run-up starts at the first point above the closing level
+    assert [m["name"] for m in inc.metrics] == ["a", "b"]
+    assert abs(sum(m["contribution"] for m in inc.metrics) - 1) < 1e-6
+    assert inc.status == "resolved" and inc.resolved_at == T0 + 60 * 19
+
+
+def test_hysteresis_keeps_it_open_between_levels():
+    rows = [{"a": 0.0}] * 3 + [{"a": 0.9}] + [{"a": 0.3}] * 30 + [{"a": 0.0}] * 4
+    pred = IncidentPredictor(Passthrough(), quiet_points=3)
+    feed(pred, rows)
+    (inc,) = pred.incidents()
+    assert inc.status == "resolved" and inc.resolved_at == T0 + 60 * (3 + 1 + 30 + 2)
+
+
+def test_n_of_m_rule():
+    spike = [{"a": 0.0}] * 5 + [{"a": 0.9}] + [{"a": 0.0}] * 20
+    burst = [{"a": 0.0}] * 5 + [{"a": 0.9}, {"a": 0.0}, {"a": 0.9}, {"a": 0.9}] + [{"a": 0.0}] * 20
+    strict = dict(min_points=3, window_points=5, quiet_points=3)
+    assert feed(IncidentPredictor(Passthrough(), **strict), spike) == []
+    assert len(IncidentPredictor(Passthrough(), **strict).run(_frame(burst))) == 1
+
+
+def test_cooldown_reopens_the_same_incident():
+    rows = ([{"a": 0.9}] + [{"a": 0.0}] * 5) * 3 + [{"a": 0.0}] * 50 + [{"a": 0.9}] + [{"a": 0.0}] * 5
+    pred = IncidentPredictor(Passthrough(), quiet_points=3, cooldown_points=10)
+    events = feed(pred, rows)
+    kinds = [e["event"] for e in events if e["event"] != "updated"]
+    assert kinds == ["raised", "resolved", "reopened", "resolved", "reopened", "resolved", "raised", "resolved"]
+    first, second = pred.incidents()
+    assert first.raised_at == T0 and first.id != second.id
+    assert all(e["incident"].raised_at == T0 for e in events if e["incident"].id == first.id)
+
+
+def test_severity_grows_with_breadth_and_duration():
+    short = [{"a": 0.0, "b": 0.0, "c": 0.0}] * 2 + [{"a": 0.6, "b": 0.0, "c": 0.0}] + [{"a": 0, "b": 0, "c": 0}] * 20
+    wide = [{"a": 0.0, "b": 0.0, "c": 0.0}] * 2 + [{"a": 0.95, "b": 0.95, "c": 0.95}] * 150 + [
+        {"a": 0, "b": 0, "c": 0}] * 20
+    s1 = IncidentPredictor(Passthrough(), quiet_points=3).run(_frame(short))[0].severity
+    s2 = IncidentPredictor(Passthrough(), quiet_points=3).run(_frame(wide))[0].severity
+    assert s1 == "P4" and s2 == "P1"
+
+
+def _frame(rows, entity=None):
+    df = pd.DataFrame(rows)
+    df.insert(0, "timestamp", pd.to_datetime(T0 + 60 * np.arange(len(rows)), unit="s"))
+    if entity is not None:
+        df["host"] = entity
+    return df
+
+
+def _fleet(n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    parts = []
+    for h, host in enumerate(["web-1", "web-2", "db-1"]):
+        t = pd.date_range("2024-01-01", periods=n, freq="min")
+        df = pd.DataFrame({"timestamp": t, "cpu": rng.normal(40, 2, n), "latency_ms": rng.normal(120, 5, n),
+                           "host": host})
+        if h != 1:
+            df.loc[900 + 50 * h:960 + 50 * h, "latency_ms"] += 60
+            df.loc[905 + 50 * h:960 + 50 * h, "cpu"] += 20
+        df.loc[300, "cpu"] = np.nan
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=1)  # rows out of order
+
+
+def _dicts(incidents):
+    return [i.to_dict() for i in incidents]
+
+
+def test_stream_equals_batch_on_a_fleet():
+    """update() row by row (per entity, in time order) and run() give the same incidents."""
+    df = _fleet()
+    batch = IncidentPredictor().run(df, time_col="timestamp", entity_col="host")
+    stream = IncidentPredictor()
+    for _, row in df.sort_values(["timestamp"], kind="stable").iterrows():
+        stream.update(row["timestamp"], {"cpu": row["cpu"], "latency_ms": row["latency_ms"]}, entity=row["host"])
+    assert _dicts(stream.incidents()) == _dicts(batch)
+    caught = {i.entity for i in batch if i.raised_at >= pd.Timestamp("2024-01-01 15:00").timestamp()}
+    assert {"web-1", "db-1"} <= caught
+
+
+def test_save_and_resume_mid_stream(tmp_path):
+    df = _fleet().sort_values("timestamp", kind="stable")
+    whole = IncidentPredictor().run(df, time_col="timestamp", entity_col="host")
+    pred = IncidentPredictor()
+    half = len(df) // 2 + 7  # cut in the middle of things
+    pred.run(df.iloc[:half], time_col="timestamp", entity_col="host")
+    pred.save(tmp_path / "p.model")
+    resumed = IncidentPredictor.load(tmp_path / "p.model")
+    resumed.run(df.iloc[half:], time_col="timestamp", entity_col="host")
+    assert _dicts(resumed.incidents()) == _dicts(whole)
+    assert len({i.id for i in resumed.incidents()}) == len(resumed.incidents())
+
+
+def test_incident_json_and_ticket():
+    df = _fleet()
+    inc = IncidentPredictor().run(df, time_col="timestamp", entity_col="host")[-1]
+    d = json.loads(inc.to_json())
+    assert {"id", "entity", "raised_at", "onset", "resolved_at", "status", "score", "severity", "metrics",
+            "summary", "forecast"} <= set(d)
+    assert pd.Timestamp(d["raised_at"]).tzinfo is not None
+    assert all({"name", "contribution"} <= set(m) for m in d["metrics"])
+    contributions = [m["contribution"] for m in d["metrics"]]
+    assert contributions == sorted(contributions, reverse=True)
+    ticket = inc.to_ticket()
+    assert ticket["title"].startswith(inc.severity) and inc.entity in ticket["title"] and ticket["description"]
+
+
+def test_ticket_goes_through_a_triage_model():
+    from incidentml import TriageModel
+    from incidentml.datasets import make_tickets
+
+    tickets = make_tickets(200, seed=0)
+    model = TriageModel(random_state=0).fit(tickets, text=["title", "description"], targets={"team": "team"})
+    inc = IncidentPredictor().run(_fleet(), time_col="timestamp", entity_col="host")[-1]
+    out = model.predict(pd.DataFrame([inc.to_ticket()]))
+    assert out["team"].iloc[0] in set(tickets["team"]) and 0 <= out["team_confidence"].iloc[0] <= 1
+
+
+def test_bad_input_is_clear():
+    with pytest.raises(DataError, match="close_threshold"):
+        IncidentPredictor(open_threshold=0.3, close_threshold=0.6).update(T0, {"a": 1.0})
+    with pytest.raises(DataError, match="min_points"):
+        IncidentPredictor(min_points=6, window_points=5).update(T0, {"a": 1.0})
+    with pytest.raises(DataError, match="needs a timestamp"):
+        IncidentPredictor().update(None, {"a": 1.0})
+    with pytest.raises(SchemaError, match="'ts'"):
+        IncidentPredictor().run(_frame([{"a": 1.0}]), time_col="ts")
+    with pytest.raises(DataError, match="limits"):
+        IncidentPredictor(limits={"disk": "full"}).update(T0, {"disk": 1.0})
+
+
+def test_cli_incidents(tmp_path, capsys):
+    df = _fleet()
+    df["timestamp"] = df["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+    df.to_csv(tmp_path / "m.csv", index=False)
+    code = main(["incidents", "--input", str(tmp_path / "m.csv"), "--output", str(tmp_path / "i.jsonl"),
+                 "--entity-col", "host"])
+    assert code == 0
+    lines = [json.loads(x) for x in (tmp_path / "i.jsonl").read_text().splitlines()]
+    assert lines and all(x["entity"] in {"web-1", "web-2", "db-1"} for x in lines)
+    raised = [x["raised_at"] for x in lines]
+    assert raised == sorted(raised)
+    for args, message in ((["--entity-col", "nope"], "--entity-col: column 'nope'"),
+                          (["--limit", "cpu=lots"], "--limit cpu=lots"),
+                          (["--limit", "disk=95"], "metric 'disk' is not a numeric column")):
+        code = main(["incidents", "--input", str(tmp_path / "m.csv"), "--output", str(tmp_path / "o.jsonl"), *args])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and message in err[-1]
+
+
+def test_incident_record_roundtrip():
+    inc = Incident(id="x-1", entity="x", raised_at=T0, onset=T0 - 60)
+    assert inc.to_dict()["onset"] == pd.Timestamp(T0 - 60, unit="s", tz="UTC").isoformat()
