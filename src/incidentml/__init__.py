@@ -1,13 +1,15 @@
 """incidentml: IT incident management with machine learning.
 
 Triage incident text (:class:`TriageModel`: category, priority and team with calibrated
-confidence and abstention) and watch metric streams with online anomaly detectors
-(:func:`make_detector`).
+confidence and abstention), watch metric streams with online anomaly detectors
+(:func:`make_detector`), and turn their scores into predicted incidents (:class:`IncidentPredictor`).
 
 Subpackages
 -----------
 anomaly
     Streaming anomaly detectors (``learn_one``/``score_one``/``score_many``).
+incidents
+    Predicted incidents from detector scores (:class:`IncidentPredictor`).
 triage
     Text classifiers for incident tickets.
 evaluation
@@ -26,8 +28,9 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-from . import anomaly, datasets, evaluation, exceptions, triage, utils
+from . import anomaly, datasets, evaluation, exceptions, incidents, triage, utils
 from .anomaly import make_detector
+from .incidents import Incident, IncidentPredictor
 from .exceptions import (
     DataError,
     IncidentMLError,
@@ -40,7 +43,9 @@ from .triage import TriageModel, normalize_text
 
 __all__ = [
     "DataError",
+    "Incident",
     "IncidentMLError",
+    "IncidentPredictor",
     "InvalidParameterError",
     "ModelFileError",
     "NotFittedError",
@@ -51,6 +56,7 @@ __all__ = [
     "datasets",
     "evaluation",
     "exceptions",
+    "incidents",
     "make_detector",
     "normalize_text",
     "triage",

@@ -373,11 +373,12 @@ class IncidentPredictor(BaseEstimator):
 
     # ------------------------------------------------------------------------------ batch route
     def run(self, frame: pd.DataFrame, *, time_col: str = "timestamp", entity_col: str | None = None,
-            metrics: list[str] | None = None) -> list[Incident]:
-        """Feed a whole table (rows in time order per entity) and return every incident, final state.
+            metrics: list[str] | None = None, return_events: bool = False) -> Any:
+        """Feed a whole table and return every incident in its final state, ordered by ``raised_at``.
 
         Gives exactly the incidents of calling :meth:`update` row by row. Rows are processed in
-        time order within each entity; entities are independent.
+        time order within each entity; entities are independent. With ``return_events=True``,
+        also returns the list of events (as :meth:`update` gives them), entity after entity.
         """
         self._setup()
         if not isinstance(frame, pd.DataFrame):
@@ -397,6 +398,7 @@ class IncidentPredictor(BaseEstimator):
             raise DataError(f"Column {time_col!r} row {i} has no timestamp; every row needs one.")
         groups = (frame.groupby(entity_col, sort=False).indices if entity_col is not None
                   else {"default": np.arange(len(frame))})
+        events: list[dict[str, Any]] = []
         for entity, idx in groups.items():
             idx = np.asarray(idx)[np.argsort(secs[idx], kind="stable")]
             ent = self._entity(str(entity))
@@ -422,8 +424,10 @@ class IncidentPredictor(BaseEstimator):
                 row = per_values[i]
                 scores = {names[j]: float(row[j]) for j in range(len(names)) if not math.isnan(row[j])}
                 values = {names[j]: float(vals[i, j]) for j in range(len(names))}
-                self._step(str(entity), ent, float(t[i]), scores, values)
-        return self.incidents()
+                step = self._step(str(entity), ent, float(t[i]), scores, values)
+                if return_events and step:
+                    events.extend(step)
+        return (self.incidents(), events) if return_events else self.incidents()
 
     # ------------------------------------------------------------------------------ results & state
     def incidents(self, status: str | None = None) -> list[Incident]:
