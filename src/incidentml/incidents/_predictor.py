@@ -188,7 +188,7 @@ class IncidentPredictor(BaseEstimator):
 
             limit, direction = self.limits_[name]
             fc = BreachForecaster(limit, direction=direction, window=self.forecast_window,
-                                  confidence=self.forecast_confidence)
+                                  confidence=self.forecast_confidence, metric=name)
             ent.forecasters[name] = fc
         return fc
 
