@@ -170,7 +170,7 @@ def run_scenarios(quick: bool) -> dict[str, Any]:
     for sc in scenarios:
         metrics = [c for c in sc.frame.columns if c != "timestamp"]
         pred = IncidentPredictor(limits=dict(sc.limit) or None)
-        incidents = pred.run(sc.frame, time_col="timestamp", metrics=metrics)
+        incidents, events = pred.run(sc.frame, time_col="timestamp", metrics=metrics, return_events=True)
         rec: dict[str, Any] = {"seed_incidents": len(incidents)}
         if sc.failure_at is None:
             rec["false_alarms"] = len(incidents)
@@ -185,9 +185,13 @@ def run_scenarios(quick: bool) -> dict[str, Any]:
             if before:
                 first = before[0]
                 rec["lead_minutes"] = (fail - first.raised_at) / 60.0
-                fc = next((i.forecast for i in before if i.forecast), None)
+                # the first breach forecast issued before the failure, as it was issued
+                fc = next((e["incident"].forecast for e in events if e["incident"].forecast
+                           and e["incident"].forecast.get("status") == "trending" and e["incident"].updated_at < fail),
+                          None)
                 if fc and fc.get("crosses_at"):
                     rec["forecast_error_minutes"] = abs(pd.Timestamp(fc["crosses_at"]).timestamp() - fail) / 60.0
+                    rec["forecast_lead_minutes"] = (fail - pd.Timestamp(fc["as_of"]).timestamp()) / 60.0
                 if sc.leading_metric:
                     rec["leader_ranked_first"] = bool(first.metrics) and first.metrics[0]["name"] == sc.leading_metric
         rows.setdefault(sc.kind, []).append(rec)
@@ -201,6 +205,8 @@ def run_scenarios(quick: bool) -> dict[str, Any]:
             s["lead_minutes_median"] = statistics.median(leads) if leads else None
             errs = [r["forecast_error_minutes"] for r in faults if "forecast_error_minutes" in r]
             s["forecast_error_minutes_median"] = statistics.median(errs) if errs else None
+            fl = [r["forecast_lead_minutes"] for r in faults if "forecast_lead_minutes" in r]
+            s["forecast_lead_minutes_median"] = statistics.median(fl) if fl else None
             ranked = [r["leader_ranked_first"] for r in faults if "leader_ranked_first" in r]
             if ranked:
                 s["leader_ranked_first"] = sum(ranked) / len(ranked)
@@ -251,8 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["scenarios"] = sc
         print("\nGenerated scenarios")
         kinds = sc["by_kind"]
-        cols = ["kind", "scenarios", "caught_before_failure", "lead_minutes_median", "forecast_error_minutes_median",
-                "leader_ranked_first", "false_alarms"]
+        cols = ["kind", "scenarios", "caught_before_failure", "lead_minutes_median", "forecast_lead_minutes_median",
+                "forecast_error_minutes_median", "leader_ranked_first", "false_alarms"]
         print_table([{"kind": k, **v} for k, v in kinds.items()], cols)
         if "multi_metric" in kinds:
             result.setdefault("goals", {})["leading metric ranked first in >= 80% of multi-metric scenarios"] = bool(
