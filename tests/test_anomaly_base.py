@@ -164,6 +164,6 @@ def test_score_long_matches_per_series_runs():
     long = pd.concat([df.assign(series_id=f"s{i}")[["series_id", "timestamp", "cpu"]] for i in range(3)],
                      ignore_index=True).rename(columns={"cpu": "value"})
     out = score_long(long)
-    one = make_detector("default").score_many(df["cpu"].to_numpy())
+    one = make_detector("default").score_many(df["cpu"].to_numpy(), t=df["timestamp"])
     for i in range(3):
         np.testing.assert_allclose(out.loc[out.series_id == f"s{i}", "score"].to_numpy(), one, atol=1e-12)

@@ -1,4 +1,4 @@
-"""The default streaming detector: robust surprise + pattern novelty, calibrated, with alert rest.
+"""The default streaming detector: robust surprise + pattern novelty + time-of-day profile, calibrated.
 
 For every metric, one compiled kernel keeps a fixed-size state and, for each point:
 
@@ -8,15 +8,21 @@ For every metric, one compiled kernel keeps a fixed-size state and, for each poi
 2. **Pattern novelty.** The value is quantised into ``bins`` equal bins of the range seen so far;
    a table counts every (bin two steps ago, bin one step ago, bin now) transition. The novelty of the
    point is ``1 / (1 + count)``: a pattern never seen before scores 1, a familiar one about 0.
-3. **Calibration (anomaly likelihood).** Each of the two raw scores is averaged over the last
-   ``short_window`` points and compared with the long-run mean and variance of that average
-   (exponentially weighted, about ``history`` points). The Gaussian upper-tail probability ``q`` of
-   the average gives ``L = -log10(q)``, mapped to ``L / (L + 10)`` in [0, 1): 0.5 means a
-   one-in-10^10 event. The point's score is the larger of the two.
-4. **New extremes.** A value beyond the range seen so far by more than ``spatial_tolerance`` of that
+3. **Time-of-day profile** (only for points with a timestamp). The day is cut into ``day_slots``
+   slots (UTC); each slot keeps an exponentially weighted level and spread of the values seen in it
+   (weight ``profile_alpha`` per visit). Once a slot has 3 visits, ``|value - slot level| / slot
+   spread`` (spread floored at 0.1 of the global spread) is a third raw score. A point without a
+   timestamp skips this component.
+4. **Calibration (anomaly likelihood).** Each raw score is averaged over its last ``short_window``
+   values and compared with the long-run mean and variance of that average (exponentially weighted,
+   about ``history`` points). The Gaussian upper-tail probability ``q`` of the average gives
+   ``L = -log10(q)``, mapped to ``L / (L + 10)`` in [0, 1): 0.5 means a one-in-10^10 event. The
+   point's score is the largest of the calibrated components.
+5. **New extremes.** A value beyond the range seen so far by more than ``spatial_tolerance`` of that
    range scores 1.
-5. **Alert rest.** When the score reaches ``alert_level``, the alert is raised and the next ``rest``
-   points score 0: one alert per event, not a run of them.
+6. **Alert rest.** When the score reaches ``alert_level``, the alert is raised and, for the next
+   ``rest`` points, scores are multiplied by ``0.999 * alert_level``: they stay below the alert level
+   (one alert per event, not a run of them) but keep their order, so a ranking still sees them.
 
 The first ``warmup`` points score 0. Every step is streaming with bounded memory; the batch route
 (``score_many``) and the point loop give identical scores.
@@ -37,11 +43,16 @@ __all__ = ["StreamingLikelihoodDetector"]
 
 _SQRT_PI_2 = math.sqrt(math.pi / 2.0)  # mean absolute deviation -> standard deviation (normal data)
 _RING = 64
-_HEAD = 20
+_HEAD = 24
 _ZRING = _HEAD
 _NRING = _HEAD + _RING
-_TABLE = _HEAD + 2 * _RING
+_TRING = _HEAD + 2 * _RING
+_TABLE = _HEAD + 3 * _RING
+_DAY = 86400.0
+_PROFILE_MIN_COUNT = 3.0  # visits a time-of-day slot needs before it is used
+_PROFILE_FLOOR = 0.1  # floor of a slot's spread, relative to the global spread
 _LN10 = math.log(10.0)
+_REST_SQUEEZE = 0.999  # a resting score is at most this share of alert_level
 
 
 @jit
@@ -58,10 +69,13 @@ def _tail_score(z):  # pragma: no cover - compiled
 
 @jit
 def default_kernel(values, times, state, params, out, learn):  # pragma: no cover - compiled
-    # params: alpha, clip, short_window, 1/history, warmup, min_std, tolerance, alert_level, rest, bins
+    # params: alpha, clip, short_window, 1/history, warmup, min_std, tolerance, alert_level, rest, bins,
+    #         day_slots, profile_alpha
     # state: [0 n, 1 level, 2 spread, 3 prev, 4 dlevel, 5 dspread, 6 lmean, 7 lvar, 8 nmean, 9 nvar,
     #         10 nn, 11 min, 12 max, 13 last_alert, 14 b1, 15 b2, 16 pos, 17 filled, 18 npos, 19 nfilled,
-    #         20.. z ring (64), 84.. novelty ring (64), 148.. transition counts (bins**3)]
+    #         20 tmean, 21 tvar, 22 tn, 23 unused,
+    #         24.. z ring (64), 88.. novelty ring (64), 152.. profile ring (64),
+    #         216.. transition counts (bins**3), then per time-of-day slot: mean, spread, count]
     alpha = params[0]
     clip = params[1]
     sw = int(params[2])
@@ -72,8 +86,12 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
     level = params[7]
     rest = params[8]
     nb = int(params[9])
+    ns = int(params[10])
+    pa = params[11]
+    prof = _TABLE + nb * nb * nb
     for i in range(values.shape[0]):
         v = values[i]
+        ti = times[i]
         n = state[0]
         m = state[1]
         s = state[2]
@@ -139,16 +157,47 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 s2 = _tail_score((navg - nm) / sd)
                 if s2 > sc:
                     sc = s2
-            # 4. new extremes
+        # 3. time-of-day profile (4. its calibration)
+        slot = -1
+        tz = -1.0
+        tavg = 0.0
+        if ns > 0 and n >= 2.0 and not math.isnan(ti):
+            slot = int(math.floor((ti % _DAY) / _DAY * ns)) % ns
+            sm = state[prof + 3 * slot]
+            ss = state[prof + 3 * slot + 1]
+            if state[prof + 3 * slot + 2] >= _PROFILE_MIN_COUNT:
+                fl = 1e-9 + 1e-6 * abs(m)
+                sp = s if s > fl else fl
+                sp *= _PROFILE_FLOOR
+                tz = abs(v - sm) / (ss if ss > sp else sp)
+                if tz > 1e6:
+                    tz = 1e6
+                tn = int(state[22])
+                ct = tn + 1 if tn < sw else sw
+                tt = 0.0 + tz
+                for j in range(1, ct):
+                    tt += state[_TRING + (tn - j) % sw]
+                tavg = tt / ct
+                if n >= warm:
+                    tm = state[20]
+                    sd = math.sqrt(state[21])
+                    fl = min_std * (1.0 + abs(tm))
+                    if sd < fl:
+                        sd = fl
+                    s3 = _tail_score((tavg - tm) / sd)
+                    if s3 > sc:
+                        sc = s3
+        if has_range:
+            # 5. new extremes
             if tol >= 0.0 and n >= warm:
                 t = (mx - mn) * tol
                 if v > mx + t or v < mn - t:
                     sc = 1.0
-        # 5. alert rest
+        # 6. alert rest
         alert = False
         if rest > 0.0:
-            if n - state[13] <= rest:
-                sc = 0.0
+            if n - state[13] <= rest:  # resting: squeezed below the alert level, order kept
+                sc *= level * _REST_SQUEEZE
             elif sc >= level:
                 alert = True
         out[i] = sc
@@ -199,6 +248,39 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 state[_TABLE + cell] += 1.0
                 state[15] = state[14]
                 state[14] = b
+            # time-of-day profile and its statistics
+            if slot >= 0:
+                if tz >= 0.0:
+                    tnf = state[22]
+                    state[_TRING + int(tnf) % sw] = tz
+                    a = ha
+                    if 1.0 / (tnf + 1.0) > a:
+                        a = 1.0 / (tnf + 1.0)
+                    if tnf == 0.0:
+                        state[20] = tavg
+                        state[21] = 0.0
+                    else:
+                        dd = tavg - state[20]
+                        state[20] += a * dd
+                        state[21] = (1.0 - a) * (state[21] + a * dd * dd)
+                    state[22] = tnf + 1.0
+                k = prof + 3 * slot
+                pn = state[k + 2]
+                if pn == 0.0:
+                    state[k] = v
+                    state[k + 1] = 0.0
+                else:
+                    a = pa
+                    if 1.0 / (pn + 1.0) > a:
+                        a = 1.0 / (pn + 1.0)
+                    r = v - state[k]
+                    ps = state[k + 1]
+                    if pn > 5.0 and ps > 0.0:
+                        lim = clip * ps
+                        r = lim if r > lim else (-lim if r < -lim else r)
+                    state[k] += a * r
+                    state[k + 1] = (1.0 - a) * ps + a * abs(r) * _SQRT_PI_2
+                state[k + 2] = pn + 1.0
             # robust level and spread
             if n == 0.0:
                 state[1] = v
@@ -243,15 +325,26 @@ class StreamingLikelihoodDetector(KernelDetector):
 
     incidentml's default detector. For each metric it scores how surprising a point is against a
     robust exponentially weighted level and spread (of the values and of their first differences),
-    and how new the recent pattern is (counts of quantised three-point transitions). Each raw score
+    how new the recent pattern is (counts of quantised three-point transitions) and, when timestamps
+    are given, how far the value is from what this time of day usually holds. Each raw score
     is turned into a tail probability against its own history (the *anomaly likelihood* of Ahmad et
     al., 2017), so one threshold means the same on every series. A value beyond the range seen so
     far scores 1. After an alert (score at least ``alert_level``) the metric rests for ``rest``
-    points, so one incident gives one alert. State is fixed-size; ``score_many`` equals the loop.
+    points: its scores are squeezed below ``alert_level`` (multiplied by ``0.999 * alert_level``),
+    so one incident gives one alert. State is fixed-size; ``score_many`` equals the loop.
 
     Scores are in [0, 1]: ``L / (L + 10)`` with ``L = -log10`` of the tail probability, so 0.5 means a
     one-in-10^10 event. On the Numenta Anomaly Benchmark the best threshold is about 0.45
     (``alert_level``); scores below it are never alerts.
+
+    The defaults were tuned on NAB (58 series): round 1 picked ``bins``, ``short_window``,
+    ``alert_level``, ``rest`` and ``spatial_tolerance`` on all of NAB; round 2 added the time-of-day
+    profile, picked ``day_slots`` and ``profile_alpha`` and re-picked ``short_window=12``,
+    ``spatial_tolerance=0.02`` and ``rest=200`` on half of the files, checked on the other half.
+    With timestamps: 73.8 standard, 67.2 reward-low-FP, 77.9 reward-low-FN (threshold chosen on the
+    whole benchmark; 73.5 / 66.8 / 77.7 when it is chosen on one half and scored on the other).
+    Without timestamps (no profile): 64.1 / 58.8 / 67.8. The long ``rest`` suits NAB's long anomaly
+    windows; lower it to hear about a second incident sooner.
 
     Parameters
     ----------
@@ -261,7 +354,7 @@ class StreamingLikelihoodDetector(KernelDetector):
         Updates of the level and spread are clipped at this many spreads.
     bins : int, default=10
         Quantisation bins of the pattern-novelty table (``bins ** 3`` counters per metric).
-    short_window : int, default=10
+    short_window : int, default=12
         Points averaged before calibration (at most 64).
     history : int, default=2000
         Memory, in points, of the mean and variance used for calibration.
@@ -269,12 +362,18 @@ class StreamingLikelihoodDetector(KernelDetector):
         Floor of the calibration's standard deviation, relative to ``1 + |mean|``.
     warmup : int, default=150
         Points each metric needs before it scores anything but 0.
-    spatial_tolerance : float or None, default=0.05
+    day_slots : int, default=24
+        Slots of the time-of-day profile (24: hourly; ``0``: no profile). Costs ``3 * day_slots``
+        floats of state per metric.
+    profile_alpha : float, default=0.05
+        Weight of the newest visit in a time-of-day slot's level and spread.
+    spatial_tolerance : float or None, default=0.02
         A value beyond the seen range by more than this share of the range scores 1 (``None``: off).
     alert_level : float, default=0.45
         Score that raises an alert and starts the rest period.
-    rest : int, default=100
-        Points after an alert during which the metric scores 0 (``0``: no rest).
+    rest : int, default=200
+        Points after an alert during which the metric's scores are squeezed below ``alert_level``
+        (``0``: no rest).
 
     Examples
     --------
@@ -301,14 +400,17 @@ class StreamingLikelihoodDetector(KernelDetector):
         "history": [Interval(int, 1, None)],
         "min_std": [Interval(float, 0, None)],
         "warmup": [Interval(int, 0, None)],
+        "day_slots": [Interval(int, 0, 1440, closed="both")],
+        "profile_alpha": [Interval(float, 0, 1, closed="right")],
         "spatial_tolerance": [Interval(float, 0, None), None],
         "alert_level": [Interval(float, 0, 1, closed="both")],
         "rest": [Interval(int, 0, None)],
     }
 
-    def __init__(self, alpha: float = 0.02, clip: float = 3.0, bins: int = 10, short_window: int = 10,
-                 history: int = 2000, min_std: float = 0.05, warmup: int = 150,
-                 spatial_tolerance: float | None = 0.05, alert_level: float = 0.45, rest: int = 100) -> None:
+    def __init__(self, alpha: float = 0.02, clip: float = 3.0, bins: int = 10, short_window: int = 12,
+                 history: int = 2000, min_std: float = 0.05, warmup: int = 150, day_slots: int = 24,
+                 profile_alpha: float = 0.05, spatial_tolerance: float | None = 0.02,
+                 alert_level: float = 0.45, rest: int = 200) -> None:
         self.alpha = alpha
         self.clip = clip
         self.bins = bins
@@ -316,6 +418,8 @@ class StreamingLikelihoodDetector(KernelDetector):
         self.history = history
         self.min_std = min_std
         self.warmup = warmup
+        self.day_slots = day_slots
+        self.profile_alpha = profile_alpha
         self.spatial_tolerance = spatial_tolerance
         self.alert_level = alert_level
         self.rest = rest
@@ -324,5 +428,5 @@ class StreamingLikelihoodDetector(KernelDetector):
         tol = -1.0 if self.spatial_tolerance is None else float(self.spatial_tolerance)
         params = (float(self.alpha), float(self.clip), float(self.short_window), 1.0 / self.history,
                   float(self.warmup), float(self.min_std), tol, float(self.alert_level), float(self.rest),
-                  float(self.bins))
-        return [Stage(default_kernel, params, _TABLE + self.bins ** 3, _init_state)]
+                  float(self.bins), float(self.day_slots), float(self.profile_alpha))
+        return [Stage(default_kernel, params, _TABLE + self.bins ** 3 + 3 * self.day_slots, _init_state)]
