@@ -42,6 +42,7 @@ from incidentml.anomaly.base import as_point  # noqa: E402
 from incidentml.incidents import IncidentPredictor  # noqa: E402
 
 BUDGETS = (0.5, 1.0, 2.0)
+SETTINGS: dict[str, Any] = {}  # IncidentPredictor at its defaults
 SWEEP = (0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
 Z_SWEEP = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 
@@ -169,7 +170,7 @@ def run_scenarios(quick: bool) -> dict[str, Any]:
     rows: dict[str, list[dict[str, Any]]] = {}
     for sc in scenarios:
         metrics = [c for c in sc.frame.columns if c != "timestamp"]
-        pred = IncidentPredictor(limits=dict(sc.limit) or None)
+        pred = IncidentPredictor(limits=dict(sc.limit) or None, **SETTINGS)
         incidents, events = pred.run(sc.frame, time_col="timestamp", metrics=metrics, return_events=True)
         rec: dict[str, Any] = {"seed_incidents": len(incidents)}
         if sc.failure_at is None:

@@ -23,7 +23,8 @@ def _metrics_csv(path, n=900):
 
 def test_detect_writes_scores(tmp_path, capsys):
     df = _metrics_csv(tmp_path / "m.csv")
-    assert main(["detect", "--input", str(tmp_path / "m.csv"), "--output", str(tmp_path / "d.csv")]) == 0
+    assert main(["detect", "--input", str(tmp_path / "m.csv"), "--output", str(tmp_path / "d.csv"),
+                 "--threshold", "0.45"]) == 0
     out = pd.read_csv(tmp_path / "d.csv")
     assert list(out.columns) == [*df.columns, "score", "is_anomaly", "top_metric"]
     assert len(out) == len(df) and (out["timestamp"] == df["timestamp"]).all()

@@ -70,10 +70,10 @@ def _tail_score(z):  # pragma: no cover - compiled
 @jit
 def default_kernel(values, times, state, params, out, learn):  # pragma: no cover - compiled
     # params: alpha, clip, short_window, 1/history, warmup, min_std, tolerance, alert_level, rest, bins,
-    #         day_slots, profile_alpha
+    #         day_slots, profile_alpha, extremes_after
     # state: [0 n, 1 level, 2 spread, 3 prev, 4 dlevel, 5 dspread, 6 lmean, 7 lvar, 8 nmean, 9 nvar,
     #         10 nn, 11 min, 12 max, 13 last_alert, 14 b1, 15 b2, 16 pos, 17 filled, 18 npos, 19 nfilled,
-    #         20 tmean, 21 tvar, 22 tn, 23 unused,
+    #         20 tmean, 21 tvar, 22 tn, 23 first timestamp,
     #         24.. z ring (64), 88.. novelty ring (64), 152.. profile ring (64),
     #         216.. transition counts (bins**3), then per time-of-day slot: mean, spread, count]
     alpha = params[0]
@@ -88,6 +88,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
     nb = int(params[9])
     ns = int(params[10])
     pa = params[11]
+    after = params[12]
     prof = _TABLE + nb * nb * nb
     for i in range(values.shape[0]):
         v = values[i]
@@ -189,7 +190,9 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                         sc = s3
         if has_range:
             # 5. new extremes
-            if tol >= 0.0 and n >= warm:
+            seen = state[23]
+            old_enough = ti != ti or seen != seen or ti - seen >= after
+            if tol >= 0.0 and n >= warm and old_enough:
                 t = (mx - mn) * tol
                 if v > mx + t or v < mn - t:
                     sc = 1.0
@@ -311,6 +314,8 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 state[11] = v
             if v > mx:
                 state[12] = v
+            if state[23] != state[23] and ti == ti:
+                state[23] = ti
             state[0] = n + 1.0
 
 
@@ -318,6 +323,7 @@ def _init_state(state: np.ndarray) -> None:
     state[11] = np.inf
     state[12] = -np.inf
     state[13] = -1e18
+    state[23] = np.nan
 
 
 class StreamingLikelihoodDetector(KernelDetector):
@@ -369,6 +375,10 @@ class StreamingLikelihoodDetector(KernelDetector):
         Weight of the newest visit in a time-of-day slot's level and spread.
     spatial_tolerance : float or None, default=0.02
         A value beyond the seen range by more than this share of the range scores 1 (``None``: off).
+    extremes_after : float, default=86400
+        Seconds of history (from the first timestamp) before the new-extremes rule applies, so that
+        the first pass through a daily cycle is not taken for anomalies. Without timestamps the rule
+        applies after ``warmup`` points.
     alert_level : float, default=0.45
         Score that raises an alert and starts the rest period.
     rest : int, default=200
@@ -403,6 +413,7 @@ class StreamingLikelihoodDetector(KernelDetector):
         "day_slots": [Interval(int, 0, 1440, closed="both")],
         "profile_alpha": [Interval(float, 0, 1, closed="right")],
         "spatial_tolerance": [Interval(float, 0, None), None],
+        "extremes_after": [Interval(float, 0, None)],
         "alert_level": [Interval(float, 0, 1, closed="both")],
         "rest": [Interval(int, 0, None)],
     }
@@ -410,7 +421,7 @@ class StreamingLikelihoodDetector(KernelDetector):
     def __init__(self, alpha: float = 0.02, clip: float = 3.0, bins: int = 10, short_window: int = 12,
                  history: int = 2000, min_std: float = 0.05, warmup: int = 150, day_slots: int = 24,
                  profile_alpha: float = 0.05, spatial_tolerance: float | None = 0.02,
-                 alert_level: float = 0.45, rest: int = 200) -> None:
+                 extremes_after: float = 86400.0, alert_level: float = 0.45, rest: int = 200) -> None:
         self.alpha = alpha
         self.clip = clip
         self.bins = bins
@@ -421,6 +432,7 @@ class StreamingLikelihoodDetector(KernelDetector):
         self.day_slots = day_slots
         self.profile_alpha = profile_alpha
         self.spatial_tolerance = spatial_tolerance
+        self.extremes_after = extremes_after
         self.alert_level = alert_level
         self.rest = rest
 
@@ -428,5 +440,5 @@ class StreamingLikelihoodDetector(KernelDetector):
         tol = -1.0 if self.spatial_tolerance is None else float(self.spatial_tolerance)
         params = (float(self.alpha), float(self.clip), float(self.short_window), 1.0 / self.history,
                   float(self.warmup), float(self.min_std), tol, float(self.alert_level), float(self.rest),
-                  float(self.bins), float(self.day_slots), float(self.profile_alpha))
+                  float(self.bins), float(self.day_slots), float(self.profile_alpha), float(self.extremes_after))
         return [Stage(default_kernel, params, _TABLE + self.bins ** 3 + 3 * self.day_slots, _init_state)]

@@ -21,7 +21,9 @@ from .base import AnomalyDetector, as_columns
 
 __all__ = ["DEFAULT_THRESHOLD", "score_frame", "score_long"]
 
-#: A calibrated score of 0.5 means a one-in-100,000 event under the series' own history.
+#: Default cut for ``is_anomaly``. Scores are calibrated against each series' own history, so one cut
+#: means the same rarity on every series (for the default detector, 0.5 is a tail probability of
+#: about 1e-10; its own alerts start at 0.45).
 DEFAULT_THRESHOLD = 0.5
 
 

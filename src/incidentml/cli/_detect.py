@@ -24,7 +24,8 @@ def register(jobs: Any) -> None:
     p.add_argument("--time-col", default="timestamp", help="name of the time column (default: timestamp)")
     p.add_argument("--detector", default="default", help="detector name (see 'incidentml detect --list')")
     p.add_argument("--threshold", type=float, default=None,
-                   help="is_anomaly means score >= threshold (default 0.5: a one-in-100,000 event)")
+                   help="is_anomaly means score >= threshold (default 0.5; scores are calibrated per series, so one "
+                        "threshold fits every series)")
     p.set_defaults(func=_detect)
 
 
