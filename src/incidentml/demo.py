@@ -3,8 +3,8 @@
 1. Trains a triage model on the bundled Endava helpdesk tickets and triages a few new incidents,
    printing category, priority, team, confidence, and the words behind each decision.
 2. Replays a real metric stream with a known failure (NAB's machine temperature) through the
-   default online detector, point by point as a service would see it, and prints the alerts next
-   to the labelled anomalies.
+   incident predictor, prints the predicted incidents with their lead time before the labelled
+   anomalies, and triages the one nearest the failure with the model from step 1.
 """
 
 from __future__ import annotations
@@ -66,38 +66,54 @@ def main() -> int:
             decision = "ask a human" if e["abstain"] else "auto"
             print(f"    {name:9s} -> {e['label']:22s} confidence {e['confidence']:.2f} ({decision}); "
                   f"because: {_fmt_terms(e['terms'])}")
-    detect_demo()
-    print("\nDone. Try: incidentml triage train --help, incidentml detect --help")
+    incidents_demo(model)
+    print("\nDone. Try: incidentml triage train --help, incidentml detect --help, incidentml incidents --help")
     return 0
 
 
-def detect_demo() -> None:
-    """Replay the machine-temperature stream through the default detector; print alerts vs known anomalies."""
+def incidents_demo(model=None) -> None:  # noqa: ANN001 - a fitted TriageModel or None
+    """Replay the machine-temperature stream as predicted incidents; print their lead time; triage one."""
     import pandas as pd
 
-    from .anomaly import DEFAULT_THRESHOLD, make_detector, score_frame
     from .datasets import load_machine_temperature
+    from .incidents import IncidentPredictor
 
     frame, labels = load_machine_temperature()
+    frame = frame.rename(columns={"value": "temperature"})
     print(f"\nWatching a real metric stream: {len(frame):,} temperature readings of an industrial machine "
-          f"({frame.timestamp.iloc[0]:%Y-%m-%d} to {frame.timestamp.iloc[-1]:%Y-%m-%d}, every 5 min; NAB, MIT)")
+          f"({frame.timestamp.iloc[0]:%Y-%m-%d} to {frame.timestamp.iloc[-1]:%Y-%m-%d}, every 5 min; NAB, MIT).")
+    print("  Known anomalies (NAB labels): " + ", ".join(f"{t:%Y-%m-%d %H:%M}" for t in labels["labels"])
+          + "; the last is the machine's catastrophic failure.")
     t0 = time.perf_counter()
-    out = score_frame(frame, time_col="timestamp", detector=make_detector("default"))
+    predictor = IncidentPredictor()
+    incidents = predictor.run(frame.assign(entity="machine-7"), time_col="timestamp", entity_col="entity")
     took = time.perf_counter() - t0
-    hits = frame.loc[out["is_anomaly"].to_numpy(), "timestamp"]
-    print(f"  scored in {took:.2f} s; {len(hits)} points at or above {DEFAULT_THRESHOLD} "
-          "(score = how unusual for this series, 0..1)")
-    for ts in hits:
-        near = [lab for lab in labels["labels"] if abs(lab - ts) <= pd.Timedelta("2D")]
+    print(f"  replayed point by point in {took:.2f} s: {len(incidents)} incident(s)")
+    for inc in incidents:
+        raised = pd.Timestamp(inc.raised_at, unit="s")
+        near = [(lab, win) for lab, win in zip(labels["labels"], labels["windows"])
+                if win[0] - pd.Timedelta("1D") <= raised <= win[1]]
         if near:
-            lead = (near[0] - ts) / pd.Timedelta("1h")
-            what = f"{abs(lead):.1f} h {'before' if lead >= 0 else 'after'} labelled anomaly {near[0]:%Y-%m-%d %H:%M}"
+            lead = (near[0][0] - raised) / pd.Timedelta("1h")
+            what = (f"{abs(lead):.1f} h {'BEFORE' if lead >= 0 else 'after'} the labelled anomaly of "
+                    f"{near[0][0]:%Y-%m-%d %H:%M}")
         else:
-            what = "no labelled anomaly within 2 days"
-        print(f"    alert {ts:%Y-%m-%d %H:%M}  score {out.loc[frame.timestamp == ts, 'score'].iloc[0]:.2f}  ({what})")
-    caught = [lab for lab, (a, b) in zip(labels["labels"], labels["windows"]) if ((hits >= a) & (hits <= b)).any()]
-    print(f"  known anomalies caught within their NAB window: {len(caught)} of {len(labels['labels'])} "
-          f"(the last one is the machine's catastrophic failure)")
+            what = "no labelled anomaly near: a false alarm, or an unlabelled event"
+        print(f"    {inc.id}  raised {raised:%Y-%m-%d %H:%M}  {inc.severity}  score {inc.score:.2f}  ({what})")
+    if not incidents:
+        return
+    failure = labels["labels"][-1]
+    pick = min(incidents, key=lambda i: abs(pd.Timestamp(i.raised_at, unit="s") - failure))
+    print(f"\n  The incident nearest the failure, as an on-call engineer reads it:\n    {pick.summary}")
+    if model is not None:
+        ticket = pick.to_ticket()
+        triage = model.predict_one(ticket)
+        print(f"  Triaged by the model trained above: title {ticket['title']!r}")
+        for name in model.targets_:
+            decision = "ask a human" if triage[f"{name}_abstain"] else "auto"
+            print(f"    {name:9s} -> {triage[name]:22s} confidence {triage[f'{name}_confidence']:.2f} ({decision})")
+        print("  (This demo model learned from helpdesk tickets, not machine alerts: train on your own incident history "
+              "for real routing; 'ask a human' marks what it is unsure of.)")
 
 
 if __name__ == "__main__":

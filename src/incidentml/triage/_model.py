@@ -20,7 +20,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .._validation import Interval, Options, validate_params
 from ..evaluation import abstention_threshold, classification_report
