@@ -202,3 +202,43 @@ def test_cli_incidents(tmp_path, capsys):
 def test_incident_record_roundtrip():
     inc = Incident(id="x-1", entity="x", raised_at=T0, onset=T0 - 60)
     assert inc.to_dict()["onset"] == pd.Timestamp(T0 - 60, unit="s", tz="UTC").isoformat()
+
+
+def test_forecast_raises_before_the_breach():
+    """A filling disk with a limit raises a forecast incident before the line crosses it."""
+    from incidentml.incidents._scenarios import make_scenario
+
+    sc = make_scenario("disk_fill", seed=3)
+    pred = IncidentPredictor(limits={"disk_used_pct": 95})
+    incidents, events = pred.run(sc.frame, time_col="timestamp", return_events=True)
+    first = next(e["incident"] for e in events if e["incident"].forecast)
+    assert first.updated_at < sc.failure_at.timestamp()
+    fc = first.forecast
+    assert fc["metric"] == "disk_used_pct" and "crosses 95 in about" in fc["text"]
+    assert abs(pd.Timestamp(fc["crosses_at"]).timestamp() - sc.failure_at.timestamp()) < 3600
+    assert any(m["name"] == "disk_used_pct" for m in first.metrics)
+
+
+def test_forget_resolved_keeps_open_and_latest():
+    rows = ([{"a": 0.9}] + [{"a": 0.0}] * 80) * 3
+    pred = IncidentPredictor(Passthrough(), quiet_points=3, cooldown_points=10)
+    feed(pred, rows)
+    assert len(pred.incidents()) == 3
+    assert pred.forget_resolved() == 2
+    (kept,) = pred.incidents()
+    assert kept.id.endswith("00003")
+    pred.update(T0 + 60 * len(rows), {"a": 0.9}, entity="web-1")  # the predictor goes on as before
+    assert [i.id for i in pred.incidents()] == ["web-1-00003", "web-1-00004"]
+
+
+def test_cli_incidents_with_a_limit(tmp_path):
+    from incidentml.incidents._scenarios import make_scenario
+
+    sc = make_scenario("disk_fill", seed=3)
+    sc.frame.to_csv(tmp_path / "disk.csv", index=False)
+    code = main(["incidents", "--input", str(tmp_path / "disk.csv"), "--output", str(tmp_path / "i.jsonl"),
+                 "--limit", "disk_used_pct=95", "--horizon", "120"])
+    assert code == 0
+    lines = [json.loads(x) for x in (tmp_path / "i.jsonl").read_text().splitlines()]
+    assert any(x["forecast"] for x in lines)
+    assert any(pd.Timestamp(x["raised_at"]).tz_convert(None) < sc.failure_at for x in lines)

@@ -439,6 +439,21 @@ class IncidentPredictor(BaseEstimator):
         out = [i for i in self.incidents_ if status is None or i.status == status]
         return sorted(out, key=lambda i: (i.raised_at, i.id))
 
+    def forget_resolved(self, before: Any = None) -> int:
+        """Drop resolved incidents (resolved before ``before``, if given) from the history; return how many.
+
+        Open incidents, and the last incident of each entity (which a cool-down may re-open), are kept,
+        so a long-running service can bound its memory without losing or duplicating an incident.
+        """
+        self._setup()
+        cut = math.inf if before is None else to_seconds(before)
+        live = {id(ent.incident) for ent in self.entities_.values() if ent.incident is not None}
+        keep = [i for i in self.incidents_ if i.status == "open" or id(i) in live
+                or i.resolved_at is None or i.resolved_at >= cut]
+        dropped = len(self.incidents_) - len(keep)
+        self.incidents_ = keep
+        return dropped
+
     def save(self, path: str | os.PathLike[str]) -> str:
         """Save the predictor mid-stream (detectors, open incidents, counters); resumes exactly."""
         import datetime as _dt
