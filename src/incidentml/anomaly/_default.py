@@ -67,6 +67,43 @@ def _tail_score(z):  # pragma: no cover - compiled
     return lq / (lq + 10.0)
 
 
+
+@jit
+def _ring_average(state, base, head, filled, sw, new):  # pragma: no cover - compiled
+    """Mean of ``new`` and the last ``filled`` values of the ring at ``state[base:base + sw]``."""
+    cnt = filled + 1 if filled < sw else sw
+    tot = 0.0 + new
+    for j in range(1, cnt):
+        tot += state[base + (head - j) % sw]
+    return tot / cnt
+
+
+@jit
+def _calibrated(state, k, avg, min_std):  # pragma: no cover - compiled
+    """Tail score of ``avg`` against the running mean ``state[k]`` and variance ``state[k + 1]``."""
+    mean = state[k]
+    sd = math.sqrt(state[k + 1])
+    fl = min_std * (1.0 + abs(mean))
+    if sd < fl:
+        sd = fl
+    return _tail_score((avg - mean) / sd)
+
+
+@jit
+def _learn_moments(state, k, value, count, ha):  # pragma: no cover - compiled
+    """Exponentially weighted mean and variance at ``state[k]``, ``state[k + 1]`` (plain average early on)."""
+    a = ha
+    if 1.0 / (count + 1.0) > a:
+        a = 1.0 / (count + 1.0)
+    if count == 0.0:
+        state[k] = value
+        state[k + 1] = 0.0
+    else:
+        dd = value - state[k]
+        state[k] += a * dd
+        state[k + 1] = (1.0 - a) * (state[k + 1] + a * dd * dd)
+
+
 @jit
 def default_kernel(values, times, state, params, out, learn):  # pragma: no cover - compiled
     # params: alpha, clip, short_window, 1/history, warmup, min_std, tolerance, alert_level, rest, bins,
@@ -116,19 +153,10 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
             z = 1e6
         pos = int(state[16])
         filled = int(state[17])
-        cnt = filled + 1 if filled < sw else sw
-        tot = 0.0 + z
-        for j in range(1, cnt):
-            tot += state[_ZRING + (pos - j) % sw]
-        avg = tot / cnt
+        avg = _ring_average(state, _ZRING, pos, filled, sw, z)
         sc = 0.0
         if n >= warm:
-            lm = state[6]
-            sd = math.sqrt(state[7])
-            fl = min_std * (1.0 + abs(lm))
-            if sd < fl:
-                sd = fl
-            sc = _tail_score((avg - lm) / sd)
+            sc = _calibrated(state, 6, avg, min_std)
         # 2. pattern novelty
         has_range = mx > mn
         cell = 0
@@ -142,20 +170,9 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 b = nb - 1
             cell = (int(state[15]) * nb + int(state[14])) * nb + b
             rn = 1.0 / (1.0 + state[_TABLE + cell]) if n > 3.0 else 0.0
-            npos = int(state[18])
-            nfilled = int(state[19])
-            cn = nfilled + 1 if nfilled < sw else sw
-            tt = 0.0 + rn
-            for j in range(1, cn):
-                tt += state[_NRING + (npos - j) % sw]
-            navg = tt / cn
+            navg = _ring_average(state, _NRING, int(state[18]), int(state[19]), sw, rn)
             if n >= warm:
-                nm = state[8]
-                sd = math.sqrt(state[9])
-                fl = min_std * (1.0 + abs(nm))
-                if sd < fl:
-                    sd = fl
-                s2 = _tail_score((navg - nm) / sd)
+                s2 = _calibrated(state, 8, navg, min_std)
                 if s2 > sc:
                     sc = s2
         # 3. time-of-day profile (4. its calibration)
@@ -174,18 +191,9 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 if tz > 1e6:
                     tz = 1e6
                 tn = int(state[22])
-                ct = tn + 1 if tn < sw else sw
-                tt = 0.0 + tz
-                for j in range(1, ct):
-                    tt += state[_TRING + (tn - j) % sw]
-                tavg = tt / ct
+                tavg = _ring_average(state, _TRING, tn % sw, tn, sw, tz)
                 if n >= warm:
-                    tm = state[20]
-                    sd = math.sqrt(state[21])
-                    fl = min_std * (1.0 + abs(tm))
-                    if sd < fl:
-                        sd = fl
-                    s3 = _tail_score((tavg - tm) / sd)
+                    s3 = _calibrated(state, 20, tavg, min_std)
                     if s3 > sc:
                         sc = s3
         if has_range:
@@ -208,16 +216,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
             if alert:
                 state[13] = n
             # likelihood of z
-            a = ha
-            if 1.0 / (n + 1.0) > a:
-                a = 1.0 / (n + 1.0)
-            if n == 0.0:
-                state[6] = avg
-                state[7] = 0.0
-            else:
-                dd = avg - state[6]
-                state[6] += a * dd
-                state[7] = (1.0 - a) * (state[7] + a * dd * dd)
+            _learn_moments(state, 6, avg, n, ha)
             state[_ZRING + pos] = z
             pos += 1
             if pos >= sw:
@@ -229,16 +228,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
             # novelty statistics
             if has_range:
                 nn = state[10]
-                a = ha
-                if 1.0 / (nn + 1.0) > a:
-                    a = 1.0 / (nn + 1.0)
-                if nn == 0.0:
-                    state[8] = navg
-                    state[9] = 0.0
-                else:
-                    dd = navg - state[8]
-                    state[8] += a * dd
-                    state[9] = (1.0 - a) * (state[9] + a * dd * dd)
+                _learn_moments(state, 8, navg, nn, ha)
                 state[10] = nn + 1.0
                 npos = int(state[18])
                 state[_NRING + npos] = rn
@@ -256,16 +246,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 if tz >= 0.0:
                     tnf = state[22]
                     state[_TRING + int(tnf) % sw] = tz
-                    a = ha
-                    if 1.0 / (tnf + 1.0) > a:
-                        a = 1.0 / (tnf + 1.0)
-                    if tnf == 0.0:
-                        state[20] = tavg
-                        state[21] = 0.0
-                    else:
-                        dd = tavg - state[20]
-                        state[20] += a * dd
-                        state[21] = (1.0 - a) * (state[21] + a * dd * dd)
+                    _learn_moments(state, 20, tavg, tnf, ha)
                     state[22] = tnf + 1.0
                 k = prof + 3 * slot
                 pn = state[k + 2]
