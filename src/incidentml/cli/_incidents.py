@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import math
 import sys
-import warnings
-from pathlib import Path
 from typing import Any
 
-from ..exceptions import IncidentMLWarning
-from ._common import CLIError, parse_pairs, read_table
+from ._common import CLIError, parse_pairs
+from ._metrics import add_metric_options, check_detector, check_output, read_metrics
 
 __all__ = ["register"]
 
@@ -21,11 +19,8 @@ def register(jobs: Any) -> None:
                         description="Run an online detector per entity over every numeric column (a metric), "
                                     "debounce and group the anomalies into incidents, forecast breaches of the "
                                     "given limits, and write one incident per line (final state) as JSON.")
-    p.add_argument("--input", required=True, help="CSV with a time column and one numeric column per metric")
-    p.add_argument("--output", required=True, help="JSONL file to write: one incident per line")
-    p.add_argument("--time-col", default="timestamp", help="name of the time column (default: timestamp)")
+    add_metric_options(p, "JSONL file to write: one incident per line")
     p.add_argument("--entity-col", default=None, help="column naming the host/service of each row (default: one entity)")
-    p.add_argument("--detector", default="default", help="detector name (default: default)")
     p.add_argument("--limit", action="append", default=[], metavar="METRIC=VALUE",
                    help="upper limit of a metric for breach forecasts, e.g. disk_used_pct=95 (repeatable); "
                         "prefix the value with '<' for a lower limit")
@@ -49,34 +44,17 @@ def _limits(pairs: list[str]) -> dict[str, Any]:
 
 
 def _incidents(args: Any) -> int:
-    from ..anomaly._registry import available_detectors
     from ..incidents import IncidentPredictor
 
-    if args.detector not in available_detectors():
-        raise CLIError(f"--detector: unknown detector {args.detector!r}. Choose one of: "
-                       f"{', '.join(available_detectors())}.")
+    check_detector(args.detector)
     if not args.horizon > 0:
         raise CLIError(f"--horizon must be a positive number of minutes. Got {args.horizon:g}.")
     limits = _limits(args.limit)
-    frame = read_table(args.input, what="--input")
-    for col, opt in ((args.time_col, "--time-col"), (args.entity_col, "--entity-col")):
-        if col is not None and col not in frame.columns:
-            raise CLIError(f"{opt}: column {col!r} is not in '{args.input}' (columns: "
-                           f"{', '.join(map(str, list(frame.columns)[:10]))}).")
-    if frame.empty:
-        raise CLIError(f"--input: '{args.input}' has a header but no rows.")
-    skip = {args.time_col, args.entity_col}
-    ignored = [c for c in frame.columns if c not in skip and frame[c].dtype.kind not in "biuf"]
-    if ignored:
-        warnings.warn(f"ignoring non-numeric column(s) {', '.join(map(repr, ignored[:5]))}", IncidentMLWarning,
-                      stacklevel=1)
-    metrics = [c for c in frame.columns if c not in skip and c not in ignored]
+    path = check_output(args.output)
+    frame, metrics = read_metrics(args, entity_col=args.entity_col)
     unknown = [m for m in limits if m not in metrics]
     if unknown:
         raise CLIError(f"--limit: metric {unknown[0]!r} is not a numeric column of '{args.input}'.")
-    path = Path(args.output)
-    if path.parent and not path.parent.exists():
-        raise CLIError(f"--output: folder '{path.parent}' does not exist.")
     predictor = IncidentPredictor(args.detector, limits=limits or None, horizon=args.horizon * 60.0)
     incidents = predictor.run(frame, time_col=args.time_col, entity_col=args.entity_col, metrics=metrics)
     with path.open("w", encoding="utf-8") as fh:
