@@ -242,3 +242,15 @@ def test_cli_incidents_with_a_limit(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "i.jsonl").read_text().splitlines()]
     assert any(x["forecast"] for x in lines)
     assert any(pd.Timestamp(x["raised_at"]).tz_convert(None) < sc.failure_at for x in lines)
+
+
+def test_parallel_run_equals_sequential_and_resumes():
+    """Entities in parallel processes give the same incidents, also when continuing a started run."""
+    df = _fleet().sort_values("timestamp", kind="stable")
+    one = IncidentPredictor().run(df, time_col="timestamp", entity_col="host")
+    half = len(df) // 2
+    par = IncidentPredictor()
+    par.run(df.iloc[:half], time_col="timestamp", entity_col="host", n_jobs=2)
+    par.run(df.iloc[half:], time_col="timestamp", entity_col="host", n_jobs=2)
+    assert _dicts(par.incidents()) == _dicts(one)
+    assert len({i.id for i in par.incidents()}) == len(par.incidents())

@@ -26,6 +26,8 @@ def register(jobs: Any) -> None:
                         "prefix the value with '<' for a lower limit")
     p.add_argument("--horizon", type=float, default=120.0,
                    help="raise a forecast incident when a limit is crossed within this many minutes (default 120)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="entities scored in parallel processes (default 1; -1: all cores); same result")
     p.set_defaults(func=_incidents)
 
 
@@ -56,7 +58,10 @@ def _incidents(args: Any) -> int:
     if unknown:
         raise CLIError(f"--limit: metric {unknown[0]!r} is not a numeric column of '{args.input}'.")
     predictor = IncidentPredictor(args.detector, limits=limits or None, horizon=args.horizon * 60.0)
-    incidents = predictor.run(frame, time_col=args.time_col, entity_col=args.entity_col, metrics=metrics)
+    if args.jobs == 0 or args.jobs < -1:
+        raise CLIError(f"--jobs must be a positive number of processes, or -1 for all cores. Got {args.jobs}.")
+    incidents = predictor.run(frame, time_col=args.time_col, entity_col=args.entity_col, metrics=metrics,
+                              n_jobs=args.jobs)
     with path.open("w", encoding="utf-8") as fh:
         for inc in incidents:
             fh.write(json.dumps(inc.to_dict()) + "\n")

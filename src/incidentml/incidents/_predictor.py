@@ -80,6 +80,18 @@ def _limit_spec(spec: Any, name: str) -> tuple[float, str]:
     return float(value), direction
 
 
+def _entity_job(shell: IncidentPredictor, entity: str, ent: _Entity, X: pd.DataFrame, t: np.ndarray,
+                return_events: bool) -> tuple[str, _Entity, list[Incident], list[dict[str, Any]]]:
+    """Worker side of a parallel :meth:`IncidentPredictor.run`: one entity, returned whole."""
+    shell.entities_ = {entity: ent}
+    shell.incidents_ = []
+    events = shell._run_entity(entity, ent, X, t, return_events)
+    touched = list(shell.incidents_)
+    if ent.incident is not None and all(ent.incident is not i for i in touched):
+        touched.append(ent.incident)  # an incident raised before this batch, maybe updated here
+    return entity, ent, touched, events
+
+
 class IncidentPredictor(BaseEstimator):
     """Watch the metrics of many entities and raise incidents people can act on.
 
@@ -376,12 +388,14 @@ class IncidentPredictor(BaseEstimator):
 
     # ------------------------------------------------------------------------------ batch route
     def run(self, frame: pd.DataFrame, *, time_col: str = "timestamp", entity_col: str | None = None,
-            metrics: list[str] | None = None, return_events: bool = False) -> Any:
+            metrics: list[str] | None = None, return_events: bool = False, n_jobs: int = 1) -> Any:
         """Feed a whole table and return every incident in its final state, ordered by ``raised_at``.
 
         Gives exactly the incidents of calling :meth:`update` row by row. Rows are processed in
-        time order within each entity; entities are independent. With ``return_events=True``,
-        also returns the list of events (as :meth:`update` gives them), entity after entity.
+        time order within each entity; entities are independent, so with ``n_jobs`` other than 1
+        they run in parallel processes (joblib; -1 for all cores) with the same result. With
+        ``return_events=True``, also returns the list of events (as :meth:`update` gives them),
+        entity after entity.
         """
         self._setup()
         if not isinstance(frame, pd.DataFrame):
@@ -401,36 +415,62 @@ class IncidentPredictor(BaseEstimator):
             raise DataError(f"Column {time_col!r} row {i} has no timestamp; every row needs one.")
         groups = (frame.groupby(entity_col, sort=False).indices if entity_col is not None
                   else {"default": np.arange(len(frame))})
-        events: list[dict[str, Any]] = []
+        names = [str(m) for m in metrics]
+        jobs = []
         for entity, idx in groups.items():
             idx = np.asarray(idx)[np.argsort(secs[idx], kind="stable")]
-            ent = self._entity(str(entity))
             X = frame.iloc[idx][metrics].astype(float)
-            t = secs[idx]
-            det = ent.detector
-            if "return_contributions" in inspect.signature(det.score_many).parameters:
-                _, per = det.score_many(X, t, return_contributions=True)
-                per_values = np.asarray(per, dtype=np.float64)
-            else:
-                per_values = np.full((len(X), len(metrics)), np.nan)
-                rows = X.to_dict("records")
-                for i, x in enumerate(rows):
-                    c = det.contributions_one(x, t[i])
-                    for j, name in enumerate(metrics):
-                        if name in c:
-                            per_values[i, j] = c[name]
-                    det.learn_one(x, t[i])
-            vals = X.to_numpy(dtype=np.float64, na_value=np.nan)
-            vals = np.where(np.isfinite(vals), vals, np.nan)
-            names = [str(m) for m in metrics]
-            for i in range(len(X)):
-                row = per_values[i]
-                scores = {names[j]: float(row[j]) for j in range(len(names)) if not math.isnan(row[j])}
-                values = {names[j]: float(vals[i, j]) for j in range(len(names))}
-                step = self._step(str(entity), ent, float(t[i]), scores, values)
-                if return_events and step:
-                    events.extend(step)
+            X.columns = names
+            jobs.append((str(entity), X, secs[idx]))
+        events: list[dict[str, Any]] = []
+        if n_jobs == 1 or len(jobs) < 2:
+            for entity, X, t in jobs:
+                events.extend(self._run_entity(entity, self._entity(entity), X, t, return_events))
+        else:
+            from joblib import Parallel, delayed
+
+            work = [(entity, self._entity(entity), X, t) for entity, X, t in jobs]
+            shell = copy.copy(self)
+            shell.entities_, shell.incidents_ = {}, []
+            done = Parallel(n_jobs=n_jobs)(delayed(_entity_job)(shell, *w, return_events) for w in work)
+            by_id = {inc.id: k for k, inc in enumerate(self.incidents_)}
+            for (entity, ent, new, step) in done:
+                self.entities_[entity] = ent
+                for inc in new:
+                    if inc.id in by_id:  # an incident already open before this batch, updated in the worker
+                        self.incidents_[by_id[inc.id]] = inc
+                    else:
+                        self.incidents_.append(inc)
+                events.extend(step)
         return (self.incidents(), events) if return_events else self.incidents()
+
+    def _run_entity(self, entity: str, ent: _Entity, X: pd.DataFrame, t: np.ndarray,
+                     return_events: bool) -> list[dict[str, Any]]:
+        """One entity's rows (time order) through its detector's batch route and the state machine."""
+        det = ent.detector
+        names = list(X.columns)
+        if "return_contributions" in inspect.signature(det.score_many).parameters:
+            _, per = det.score_many(X, t, return_contributions=True)
+            per_values = np.asarray(per, dtype=np.float64)
+        else:
+            per_values = np.full((len(X), len(names)), np.nan)
+            for i, x in enumerate(X.to_dict("records")):
+                c = det.contributions_one(x, t[i])
+                for j, name in enumerate(names):
+                    if name in c:
+                        per_values[i, j] = c[name]
+                det.learn_one(x, t[i])
+        vals = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        vals = np.where(np.isfinite(vals), vals, np.nan)
+        events: list[dict[str, Any]] = []
+        for i in range(len(X)):
+            row = per_values[i]
+            scores = {names[j]: float(row[j]) for j in range(len(names)) if not math.isnan(row[j])}
+            values = {names[j]: float(vals[i, j]) for j in range(len(names))}
+            step = self._step(entity, ent, float(t[i]), scores, values)
+            if return_events and step:
+                events.extend(step)
+        return events
 
     # ------------------------------------------------------------------------------ results & state
     def incidents(self, status: str | None = None) -> list[Incident]:
