@@ -17,8 +17,8 @@ import incidentml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def machine_info() -> dict[str, Any]:
-    """Cores, CPU, versions, commit and load: what a reader needs to compare runs."""
+def machine_info(**extra: Any) -> dict[str, Any]:
+    """Cores, CPU, versions, commit and load: what a reader needs to compare runs (plus ``extra``)."""
     try:
         cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                    if ln.startswith("model name"))
@@ -40,7 +40,8 @@ def machine_info() -> dict[str, Any]:
         except ImportError:
             versions[mod] = None
     return {"cores": os.cpu_count(), "cpu": cpu, "platform": platform.platform(),
-            "python": platform.python_version(), **versions, "git_commit": commit, "load_average_at_start": load}
+            "python": platform.python_version(), **versions, "git_commit": commit, "load_average_at_start": load,
+            **extra}
 
 
 def write_json(obj: Any, path: Path | None) -> None:

@@ -26,7 +26,6 @@ import json
 import statistics
 import sys
 import time
-from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any

@@ -37,11 +37,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import re
 import resource
-import subprocess
 import sys
 import time
 import warnings
@@ -61,7 +58,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.svm import LinearSVC
 
-import incidentml
 from incidentml import TriageModel
 from incidentml.evaluation import (
     abstention_threshold,
@@ -69,6 +65,9 @@ from incidentml.evaluation import (
     expected_calibration_error,
     top_k_accuracy,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info as _machine_info  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ENDAVA = Path("datasets/tickets/endava_it_tickets/all_tickets_processed_improved_v3.csv")
@@ -496,26 +495,7 @@ def task_component(df: pd.DataFrame, quick: bool) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- output
 def machine_info() -> dict[str, Any]:
-    cpu = ""
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor()
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
-    commit = None
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"cores": os.cpu_count(), "cpu": cpu, "platform": platform.platform(),
-            "python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
-            "pandas": pd.__version__, "scipy": scipy.__version__, "incidentml": incidentml.__version__,
-            "git_commit": commit, "load_average_at_start": load, "n_jobs": N_JOBS}
+    return _machine_info(**{"scikit-learn": sklearn.__version__, "scipy": scipy.__version__, "n_jobs": N_JOBS})
 
 
 def _json_default(o: Any) -> Any:

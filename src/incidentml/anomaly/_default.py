@@ -37,6 +37,7 @@ import numpy as np
 
 from .._validation import Interval
 from ._jit import jit
+from ._likelihood import learn_moments
 from .base import KernelDetector, Stage
 
 __all__ = ["StreamingLikelihoodDetector"]
@@ -87,21 +88,6 @@ def _calibrated(state, k, avg, min_std):  # pragma: no cover - compiled
     if sd < fl:
         sd = fl
     return _tail_score((avg - mean) / sd)
-
-
-@jit
-def _learn_moments(state, k, value, count, ha):  # pragma: no cover - compiled
-    """Exponentially weighted mean and variance at ``state[k]``, ``state[k + 1]`` (plain average early on)."""
-    a = ha
-    if 1.0 / (count + 1.0) > a:
-        a = 1.0 / (count + 1.0)
-    if count == 0.0:
-        state[k] = value
-        state[k + 1] = 0.0
-    else:
-        dd = value - state[k]
-        state[k] += a * dd
-        state[k + 1] = (1.0 - a) * (state[k + 1] + a * dd * dd)
 
 
 @jit
@@ -216,7 +202,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
             if alert:
                 state[13] = n
             # likelihood of z
-            _learn_moments(state, 6, avg, n, ha)
+            learn_moments(state, 6, avg, n, ha)
             state[_ZRING + pos] = z
             pos += 1
             if pos >= sw:
@@ -228,7 +214,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
             # novelty statistics
             if has_range:
                 nn = state[10]
-                _learn_moments(state, 8, navg, nn, ha)
+                learn_moments(state, 8, navg, nn, ha)
                 state[10] = nn + 1.0
                 npos = int(state[18])
                 state[_NRING + npos] = rn
@@ -246,7 +232,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 if tz >= 0.0:
                     tnf = state[22]
                     state[_TRING + int(tnf) % sw] = tz
-                    _learn_moments(state, 20, tavg, tnf, ha)
+                    learn_moments(state, 20, tavg, tnf, ha)
                     state[22] = tnf + 1.0
                 k = prof + 3 * slot
                 pn = state[k + 2]

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ._jit import jit
 
-__all__ = ["LIKELIHOOD_STATE", "likelihood_kernel", "likelihood_params"]
+__all__ = ["LIKELIHOOD_STATE", "learn_moments", "likelihood_kernel", "likelihood_params"]
 
 _RING = 64  # largest short window
 LIKELIHOOD_STATE = 5 + _RING
@@ -29,6 +27,21 @@ _LOG_EPS = -23.025850929940457  # log(1e-10)
 def likelihood_params(short_window: int, history: int, warmup: int, min_std: float) -> tuple[float, ...]:
     """Pack the stage's parameters (``short_window`` is capped at 64)."""
     return (float(min(max(short_window, 1), _RING)), 1.0 / max(history, 1), float(warmup), float(min_std))
+
+
+@jit
+def learn_moments(state, k, value, count, ha):  # pragma: no cover - compiled
+    """Exponentially weighted mean and variance at ``state[k]``, ``state[k + 1]`` (plain average early on)."""
+    a = ha
+    if 1.0 / (count + 1.0) > a:
+        a = 1.0 / (count + 1.0)
+    if count == 0.0:
+        state[k] = value
+        state[k + 1] = 0.0
+    else:
+        dd = value - state[k]
+        state[k] += a * dd
+        state[k + 1] = (1.0 - a) * (state[k + 1] + a * dd * dd)
 
 
 @jit
@@ -60,16 +73,7 @@ def likelihood_kernel(values, times, state, params, out, learn):  # pragma: no c
             s = math.log(q + 1e-10) / _LOG_EPS
             out[i] = 0.0 if s < 0.0 else (1.0 if s > 1.0 else s)
         if learn:
-            a = alpha
-            if 1.0 / (n + 1.0) > a:
-                a = 1.0 / (n + 1.0)
-            if n == 0:
-                state[1] = avg
-                state[2] = 0.0
-            else:
-                d = avg - state[1]
-                state[1] += a * d
-                state[2] = (1.0 - a) * (state[2] + a * d * d)
+            learn_moments(state, 1, avg, n, alpha)
             if ring_n > 0:
                 state[5 + pos] = raw
                 pos += 1
