@@ -1,7 +1,8 @@
 """Predicted incidents: from detector scores to early warnings people can act on.
 
 :class:`IncidentPredictor` watches the metrics of many entities with online detectors and turns
-their calibrated scores into :class:`Incident` records: debounced (an N-of-M rule, hysteresis,
+their calibrated scores, combined per entity with a correction for its number of metrics
+(:func:`combine_scores`), into :class:`Incident` records: debounced (an N-of-M rule, hysteresis,
 cool-down), grouped across the metrics of an entity, ranked by which metric moved first and most,
 given a severity and a summary, and raised *before* a forecast breach of a metric's limit. The
 streaming route (``update``) and the batch route (``run``) give the same incidents, and
@@ -9,6 +10,6 @@ streaming route (``update``) and the batch route (``run``) give the same inciden
 """
 
 from ._incident import SEVERITIES, Incident
-from ._predictor import IncidentPredictor
+from ._predictor import IncidentPredictor, combine_scores
 
-__all__ = ["SEVERITIES", "Incident", "IncidentPredictor"]
+__all__ = ["SEVERITIES", "Incident", "IncidentPredictor", "combine_scores"]
