@@ -254,3 +254,111 @@ def test_parallel_run_equals_sequential_and_resumes():
     par.run(df.iloc[half:], time_col="timestamp", entity_col="host", n_jobs=2)
     assert _dicts(par.incidents()) == _dicts(one)
     assert len({i.id for i in par.incidents()}) == len(par.incidents())
+
+
+# ------------------------------------------------------------------------------ combine="corroborated"
+def _host(n, k, at=None, spike=None):
+    """``n`` points of ``k`` quiet metrics; at the points of ``at``, the metrics of ``spike`` score as given."""
+    rows = [{f"m{j}": 0.0 for j in range(k)} for _ in range(n)]
+    for i in at or []:
+        rows[i].update(spike)
+    return rows
+
+
+def test_combine_scores_corrects_for_the_number_of_metrics():
+    """One metric keeps its score; among k metrics the lone score drops by log10 k, the pair's by log10 C(k,2)."""
+    from incidentml.incidents import combine_scores
+
+    assert combine_scores(0.55, None, 1) == (0.55, 0.0)
+    lone, pair = combine_scores(0.55, 0.55, 38)
+    L = 10 * 0.55 / 0.45
+    assert lone == pytest.approx((L - np.log10(38)) / (L - np.log10(38) + 10))
+    assert pair == pytest.approx((L - np.log10(703)) / (L - np.log10(703) + 10))
+    assert combine_scores(1.0, 1.0, 38) == (1.0, 1.0)
+    assert combine_scores(0.9, 0.0, 2)[1] == 0.0
+
+
+def test_one_metric_score_opens_alone_but_not_among_38():
+    """The same score opens an incident on a one-metric entity, but not as one of 38 metrics."""
+    lone = {"m0": 0.52}
+    one = IncidentPredictor(Passthrough()).run(_frame(_host(40, 1, at=[20], spike=lone)))
+    many = IncidentPredictor(Passthrough()).run(_frame(_host(40, 38, at=[20], spike=lone)))
+    old = IncidentPredictor(Passthrough(), combine="max").run(_frame(_host(40, 38, at=[20], spike=lone)))
+    assert len(one) == 1 and one[0].raised_at == T0 + 60 * 20
+    assert many == []
+    assert len(old) == 1  # combine="max": the 38-metric host opens on it too
+
+
+def _noisy_host(days=3, k=38):
+    """A host whose single metrics jump to 0.9 by chance every four hours for the first two days."""
+    rows = _host(days * 1440, k)
+    for i in range(100, 2 * 1440, 240):
+        rows[i].update({f"m{(i // 240) % k}": 0.9})
+    return rows
+
+
+DAY3 = 2 * 1440  # first point of the third day
+
+
+def test_a_strong_multi_metric_fault_still_opens():
+    """Several metrics moving together open an incident even where lone metrics no longer may; the first leads."""
+    for rows in (_host(3 * 1440, 38), _noisy_host()):
+        rows[DAY3 + 30].update({"m3": 0.3})  # the run-up: the leader moves first
+        for i in range(DAY3 + 31, DAY3 + 40):
+            rows[i].update({"m3": 0.8, "m7": 0.75, "m11": 0.7})
+        incs = [i for i in IncidentPredictor(Passthrough()).run(_frame(rows)) if i.raised_at >= T0 + 60 * DAY3]
+        (inc,) = incs
+        assert inc.raised_at == T0 + 60 * (DAY3 + 31)
+        assert inc.metrics[0]["name"] == "m3"
+        assert {m["name"] for m in inc.metrics[:3]} == {"m3", "m7", "m11"}
+
+
+def test_lone_metric_level_is_learnt_from_the_entity_history():
+    """On a host whose single metrics keep firing, lone metrics stop opening incidents; on a quiet one they still do."""
+    noisy, quiet = _noisy_host(), _host(3 * 1440, 38)
+    for rows in (noisy, quiet):
+        rows[DAY3 + 500].update({"m5": 0.9})  # the same lone jump on day three
+    late = T0 + 60 * DAY3
+    on_noisy = [i for i in IncidentPredictor(Passthrough()).run(_frame(noisy)) if i.raised_at >= late]
+    on_quiet = [i for i in IncidentPredictor(Passthrough()).run(_frame(quiet)) if i.raised_at >= late]
+    assert on_noisy == []
+    assert [i.raised_at for i in on_quiet] == [T0 + 60 * (DAY3 + 500)]
+    allowed = IncidentPredictor(Passthrough(), lone_per_day=10.0).run(_frame(noisy))
+    assert any(i.raised_at >= late for i in allowed)
+
+
+def test_pair_may_peak_a_few_points_apart():
+    """Where only pairs open, two metrics firing within window_points points are a pair; further apart, not."""
+    def rows(gap):
+        r = _noisy_host()
+        r[DAY3 + 30].update({"m1": 0.75})
+        r[DAY3 + 30 + gap].update({"m2": 0.75})
+        return r
+
+    late = T0 + 60 * DAY3
+    near = [i for i in IncidentPredictor(Passthrough()).run(_frame(rows(3))) if i.raised_at >= late]
+    far = [i for i in IncidentPredictor(Passthrough()).run(_frame(rows(8))) if i.raised_at >= late]
+    assert [i.raised_at for i in near] == [T0 + 60 * (DAY3 + 33)]
+    assert far == []
+
+
+def test_corroborated_batch_equals_stream_on_a_wide_host():
+    """run() and update() give the same incidents with the default combination on a many-metric host."""
+    rng = np.random.default_rng(3)
+    n, k = 600, 12
+    df = pd.DataFrame(rng.normal(0, 1, (n, k)), columns=[f"m{j}" for j in range(k)])
+    df.iloc[400:430, :3] += 6
+    df.iloc[200, 5] += 9
+    df.insert(0, "timestamp", pd.date_range("2024-01-01", periods=n, freq="min"))
+    batch = IncidentPredictor().run(df, time_col="timestamp")
+    stream = IncidentPredictor()
+    for row in df.to_dict("records"):
+        stream.update(row.pop("timestamp"), row)
+    assert _dicts(stream.incidents()) == _dicts(batch)
+    assert any(pd.Timestamp("2024-01-01 06:30").timestamp() <= i.raised_at
+               <= pd.Timestamp("2024-01-01 07:10").timestamp() for i in batch)
+
+
+def test_combine_is_validated():
+    with pytest.raises(ValueError, match="combine"):
+        IncidentPredictor(combine="mean").run(_frame(_host(5, 2)))
