@@ -72,11 +72,11 @@ def test_missing_targets_train_only_other_targets(tickets):
 
 
 def test_rare_classes_merged_with_warning(tickets):
-    """Labels with fewer than min_class_size rows are merged into 'other' with a warning."""
+    """rare_classes='merge' folds labels with fewer than min_class_size rows into 'other' with a warning."""
     data = tickets.copy()
     data.loc[data.index[:3], "team"] = "tiny-team"
     with pytest.warns(RareClassWarning, match="tiny-team"):
-        model = TriageModel(**FAST).fit(data, text=TEXT, targets={"team": "team"})
+        model = TriageModel(rare_classes="merge", **FAST).fit(data, text=TEXT, targets={"team": "team"})
     assert "other" in model.classes_["team"] and "tiny-team" not in model.classes_["team"]
 
 
@@ -155,8 +155,9 @@ def test_unseen_label_at_evaluation(fitted, tickets):
 def test_ordinal_auto_and_underprediction_cost(tickets):
     """P1..P4 is recognised as ordinal; a higher under-prediction cost never lowers critical recall."""
     kw = {"text": TEXT, "targets": {"priority": "priority"}}
-    plain = TriageModel(**FAST).fit(tickets, **kw)
+    plain = TriageModel(critical_recall=None, **FAST).fit(tickets, **kw)
     assert plain.ordinal_["priority"] == ["P1", "P2", "P3", "P4"]
+    assert plain.underprediction_cost_["priority"] == 1.0
     costly = TriageModel(underprediction_cost=6.0, **FAST).fit(tickets, **kw)
     test = make_tickets(400, seed=9)
     r_plain = plain.evaluate(test)["priority"]
@@ -173,6 +174,97 @@ def test_critical_recall_goal_chooses_cost(tickets):
         data, text=TEXT, targets={"priority": "priority"})
     rep = model.validation_metrics_["priority"]
     assert rep["critical_recall"] >= 0.95 or model.underprediction_cost_["priority"] == 50.0
+
+
+def _rare_team_tickets(tickets: pd.DataFrame, sizes: dict[str, int]) -> pd.DataFrame:
+    """The synthetic tickets plus small teams whose tickets share words no other team uses."""
+    extra = []
+    for team, n in sizes.items():
+        for i in range(n):
+            extra.append({"title": f"{team} quasar flux {i}", "description": f"the {team} zephyr console hangs",
+                          "service": "lab", "category": "software", "team": team, "priority": "P3"})
+    return pd.concat([tickets, pd.DataFrame(extra)], ignore_index=True)
+
+
+def test_rare_classes_kept_and_predicted_by_default(tickets):
+    """By default a label with fewer than min_class_size rows stays its own class and can be predicted."""
+    data = _rare_team_tickets(tickets, {"lab-team": 3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RareClassWarning)  # keeping is the default: no merge, no warning
+        model = TriageModel(**FAST).fit(data, text=TEXT, targets={"team": "team"})
+    assert TriageModel().rare_classes == "keep"
+    assert "lab-team" in model.classes_["team"] and "other" not in model.classes_["team"]
+    assert model.predict_one({"title": "lab-team quasar flux", "description": "zephyr console hangs"})["team"] \
+        == "lab-team"
+
+
+def test_singleton_and_two_row_classes_fit(tickets):
+    """Labels with one or two rows (fewer than the folds) neither crash fitting nor break the outputs."""
+    data = _rare_team_tickets(tickets, {"solo-team": 1, "pair-team": 2})
+    data.loc[data.index[-1], "priority"] = "P1"
+    model = TriageModel(**FAST).fit(data, text=TEXT, targets={"team": "team", "priority": "priority"})
+    assert {"solo-team", "pair-team"} <= set(model.classes_["team"])
+    proba = model.predict_proba(data.iloc[:20])["team"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert model.validation_metrics_["team"]["n"] == len(data)
+    # a binary target whose second class has a single row still fits (one fold sees one class only)
+    two = data.assign(flag=np.where(np.arange(len(data)) == 0, "yes", "no"))
+    assert set(TriageModel(**FAST).fit(two, text=TEXT, targets={"flag": "flag"}).classes_["flag"]) == {"no", "yes"}
+
+
+def test_final_model_is_refit_on_all_rows(tickets):
+    """By default the final linear model is refitted on every row; 'average' keeps the fold mean."""
+    from sklearn.svm import LinearSVC
+
+    kw = {"text": TEXT, "targets": {"team": "team"}}
+    model = TriageModel(**FAST).fit(tickets, **kw)
+    assert TriageModel().final_model == "refit"
+    X = model.featurizer_.transform(model._documents(tickets, TEXT), None, None)
+    svc = LinearSVC(C=model.C, class_weight=model.class_weight, random_state=0, max_iter=2000, tol=1e-4)
+    svc.fit(X, tickets["team"].to_numpy())
+    np.testing.assert_allclose(model.heads_["team"].coef, svc.coef_, atol=1e-5)
+    averaged = TriageModel(final_model="average", **FAST).fit(tickets, **kw)
+    assert not np.allclose(averaged.heads_["team"].coef, model.heads_["team"].coef)
+
+
+def test_critical_recall_active_by_default(tickets):
+    """By default the under-prediction cost is chosen on the validation folds to reach critical recall 0.5."""
+    model = TriageModel(**FAST).fit(tickets, text=TEXT, targets={"priority": "priority"})
+    params = TriageModel().get_params()
+    assert params["critical_recall"] == 0.5 and params["underprediction_cost"] is None
+    rep = model.validation_metrics_["priority"]
+    assert rep["critical_recall"] >= 0.5 or model.underprediction_cost_["priority"] == 50.0
+    # an explicit cost is used as given, whatever critical_recall says
+    fixed = TriageModel(underprediction_cost=2.0, critical_recall=0.99, **FAST).fit(
+        tickets, text=TEXT, targets={"priority": "priority"})
+    assert fixed.underprediction_cost_["priority"] == 2.0
+
+
+def _drifting_tickets(n_era: int = 60) -> pd.DataFrame:
+    """Two teams whose words change completely in each of three eras (rows in time order)."""
+    rng = np.random.default_rng(0)
+    words = {("a", 0): "vpn", ("b", 0): "printer", ("a", 1): "tunnel", ("b", 1): "toner",
+             ("a", 2): "gateway", ("b", 2): "scanner"}
+    rows = []
+    for era in range(3):
+        for _ in range(n_era):
+            team = rng.choice(["a", "b"])
+            rows.append({"title": f"{words[(team, era)]} issue {rng.choice(['today', 'again', 'now'])}",
+                         "team": team})
+    return pd.DataFrame(rows)
+
+
+def test_contiguous_folds_make_an_honest_cut_under_drift():
+    """Default folds keep the row order, so time-ordered tickets validate on unseen periods (drift shows)."""
+    data = _drifting_tickets()
+    kw = {"text": ["title"], "targets": {"team": "team"}}
+    assert TriageModel().shuffle is False
+    contiguous = TriageModel(**FAST).fit(data, **kw)
+    shuffled = TriageModel(shuffle=True, **FAST).fit(data, **kw)
+    # shuffled folds see every era in training and look nearly perfect; contiguous folds do not
+    assert shuffled.validation_metrics_["team"]["accuracy"] > 0.9
+    assert contiguous.validation_metrics_["team"]["accuracy"] < shuffled.validation_metrics_["team"]["accuracy"] - 0.2
+    assert contiguous.coverage_["team"] < shuffled.coverage_["team"]
 
 
 def test_explicit_ordinal_scale_checked(tickets):

@@ -118,12 +118,60 @@ def _ordinal_cost(classes: Sequence[str], order: Sequence[str], weight: float, n
     return cost
 
 
-def _fit_svc(X: Any, y: np.ndarray, C: float, class_weight: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _fit_svc(X: Any, y: np.ndarray, C: float, class_weight: Any,
+             seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One LinearSVC on class indices ``y``: (coef, intercept, seen class indices).
+
+    A fold can miss rare classes, so ``seen`` says which classes the rows of ``coef`` are
+    (liblinear keeps a single row for two classes). A fold with one class only gets a zero model.
+    """
+    seen = np.unique(y).astype(np.intp)
+    if len(seen) < 2:
+        return np.zeros((1, X.shape[1]), dtype=np.float32), np.zeros(1), seen
+    if isinstance(class_weight, dict):
+        class_weight = {k: v for k, v in class_weight.items() if k in set(seen.tolist())}
     clf = LinearSVC(C=C, class_weight=class_weight, random_state=seed, max_iter=2000, tol=1e-4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # liblinear's ConvergenceWarning; the folds are checked by calibration
         clf.fit(X, y)
-    return clf.coef_.astype(np.float32), clf.intercept_.astype(np.float64)
+    return clf.coef_.astype(np.float32), clf.intercept_.astype(np.float64), seen
+
+
+def _full_scores(X: Any, coef: np.ndarray, intercept: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
+    """Decision scores in all ``n_classes`` columns; a class the model never saw scores below every other."""
+    if len(seen) < 2:
+        s = np.zeros((X.shape[0], 1))
+    else:
+        s = np.asarray(X @ coef.T, dtype=np.float64) + intercept
+        if s.shape[1] == 1:
+            s = np.hstack([-s, s])
+    if len(seen) == n_classes:
+        return s
+    out = np.repeat(s.min(axis=1, keepdims=True) - 1.0, n_classes, axis=1)
+    out[:, seen] = s
+    return out
+
+
+def _average_folds(results: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                   n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the fold models (``final_model="average"``), each class over the folds that saw it."""
+    if n_classes == 2:
+        full = [(c, i) for c, i, seen in results if len(seen) == 2]
+        return np.mean([c for c, _ in full], axis=0), np.mean([i for _, i in full], axis=0)
+    n_features = results[0][0].shape[1]
+    total = np.zeros((n_classes, n_features))
+    total_icpt = np.zeros(n_classes)
+    n = np.zeros(n_classes)
+    for coef, icpt, seen in results:
+        if len(seen) < 2:
+            continue
+        if coef.shape[0] == 1:  # a fold with two classes: liblinear's one row scores seen[1] against seen[0]
+            coef, icpt = np.vstack([-coef, coef]), np.r_[-icpt, icpt]
+        total[seen] += coef
+        total_icpt[seen] += icpt
+        n[seen] += 1
+    n = np.maximum(n, 1)
+    return total / n[:, None], total_icpt / n
 
 
 def _infer_order(labels: Sequence[str]) -> list[str] | None:
@@ -140,18 +188,30 @@ class TriageModel(BaseTriageClassifier):
     One model learns several targets at once from a table of past incidents. Text columns are
     normalised for incident text (:func:`~incidentml.triage.normalize_text`), turned into word
     and character TF-IDF n-grams, joined with optional structured columns (service, component,
-    reporter type...), and fed to one linear SVM per target. Each target is fitted on
-    ``cv`` stratified folds; the out-of-fold scores train a calibrator (so ``*_confidence`` is
-    a probability), choose the abstention cut that makes decided tickets reach
-    ``target_precision``, and give validation metrics stored with the model. The fold models
-    are averaged into the final linear model.
+    reporter type...), and fed to one linear SVM per target. Each target is validated on
+    ``cv`` stratified folds; the out-of-fold scores calibrate the confidence (so
+    ``*_confidence`` is a probability), choose the abstention cut that makes decided tickets
+    reach ``target_precision`` and, for ordinal targets, the under-prediction cost, and give the
+    validation metrics stored with the model. The final linear model is then refitted on every
+    row.
+
+    The defaults were chosen over seven development tasks at once (IT-helpdesk category,
+    service routing and urgency; bug-report priority from the title and from title and body,
+    component and assignee routing; random and time splits), never for one of them, against a
+    plain TF-IDF + LinearSVC baseline.
 
     Parameters
     ----------
     C : float, default=0.5
         Inverse regularisation strength of the linear SVMs.
-    class_weight : {"balanced"} or dict or None, default=None
-        Class weights of the SVMs.
+    class_weight : {"balanced"} or dict or None, default="balanced"
+        Class weights of the SVMs (a dict maps labels to weights). ``"balanced"`` weighs each
+        class by the inverse of its frequency, so small teams and rare priorities are learned
+        rather than absorbed by the big classes; on the development tasks it raised macro-F1
+        on every task (routing with a long tail most) for at most a few points of accuracy.
+
+        .. versionchanged:: 0.2
+           The default was ``None``.
     word_ngram_range : tuple (min_n, max_n), default=(1, 2)
         Word n-grams of the normalised text.
     char_ngram_range : tuple (min_n, max_n) or None, default=(2, 5)
@@ -165,33 +225,72 @@ class TriageModel(BaseTriageClassifier):
     target_precision : float, default=0.9
         Precision the decided (non-abstained) tickets must reach on the validation folds.
     min_class_size : int, default=5
-        Labels with fewer training rows are rare.
-    rare_classes : {"merge", "error"}, default="merge"
-        ``"merge"`` folds rare labels of a nominal target into ``other_label`` with a
-        :class:`~incidentml.exceptions.RareClassWarning`; ``"error"`` refuses them.
+        Labels with fewer training rows are rare (see ``rare_classes``).
+    rare_classes : {"keep", "merge", "error"}, default="keep"
+        ``"keep"`` trains rare labels as their own classes: a label with fewer rows than
+        folds is validated only where a fold holds it out (a single-row label is then
+        unseen by that fold's model), and the final model, refitted on every row, can predict
+        it. ``"merge"`` folds rare labels of a nominal target into ``other_label`` with a
+        :class:`~incidentml.exceptions.RareClassWarning` (and leaves single-row levels of an
+        ordinal target out); ``"error"`` refuses them. ``"keep"`` is the default because
+        macro-F1 and real routing count every team, and ``other`` matches none of them.
+
+        .. versionchanged:: 0.2
+           The default was ``"merge"``.
     other_label : str, default="other"
         Label of merged rare classes.
     ordinal : "auto", dict or None, default="auto"
         Ordinal targets and their labels from most to least severe, e.g.
         ``{"priority": ["P1", "P2", "P3", "P4"]}``. ``"auto"`` recognises common scales
         (P1..P5, Blocker..Trivial, Critical..Low, ...); ``None`` treats every target as nominal.
-    underprediction_cost : float, default=1.0
-        For ordinal targets, the cost of predicting a level too low relative to any other
-        mistake: the decision minimises the expected cost
-        under the calibrated probabilities, where only a critical incident predicted as
-        non-critical costs ``w`` (every other mistake costs 1). ``1.0`` predicts the most
-        probable label.
-    critical_recall : float or None, default=None
-        When set, ``underprediction_cost`` is chosen per ordinal target on the validation folds:
-        the smallest cost whose critical recall reaches this value.
+    underprediction_cost : float or None, default=None
+        For ordinal targets, a fixed cost of predicting a critical incident (one of the
+        ``n_critical`` most severe levels) as non-critical, relative to any other mistake
+        (which costs 1): the decision minimises the expected cost under the calibrated
+        probabilities, and ``1.0`` predicts the most probable label. ``None`` chooses the cost
+        on the validation folds from ``critical_recall``. A float given here is used as is.
+
+        .. versionchanged:: 0.2
+           The default was ``1.0``.
+    critical_recall : float or None, default=0.5
+        Used when ``underprediction_cost`` is ``None``: the smallest cost whose validation
+        critical recall reaches this value is chosen per ordinal target. ``None`` (with no
+        cost) predicts the most probable label. The default catches at least half of the
+        critical tickets on the validation folds, which a plain most-probable-label rule
+        did not do on any development task (it caught 5 to 13% of blocker bugs).
+
+        .. versionchanged:: 0.2
+           The default was ``None``.
     n_critical : int, default=1
         How many of the most severe levels count as "critical".
     cv : int, default=3
-        Stratified folds for calibration and abstention.
+        Stratified folds for calibration, abstention and the ordinal cost.
+    shuffle : bool, default=False
+        Shuffle the rows before making the folds. By default each fold keeps the input order
+        (per label, consecutive blocks of rows), so tickets given oldest first are validated
+        on periods their fold model did not see: the abstention cut then allows for drift,
+        as a model in service meets newer tickets. Rows in random order make the two the same.
+
+        .. versionadded:: 0.2
+    final_model : {"refit", "average"}, default="refit"
+        ``"refit"`` fits the final linear model on every row (the folds only validate);
+        ``"average"`` averages the fold models, as before version 0.2 (each fold model saw
+        ``(cv - 1) / cv`` of the rows, and a rare label only some of them).
+
+        .. versionadded:: 0.2
+    calibration : {"temperature", "logistic", "auto"}, default="temperature"
+        How out-of-fold scores become probabilities. ``"temperature"`` fits one scale factor
+        and keeps the SVM's ranking of labels, so calibration never takes predictions away
+        from small classes; ``"logistic"`` fits a multinomial logistic regression on the
+        scores (it learns class priors, which pulls predictions towards the big classes);
+        ``"auto"`` is logistic up to 30 labels and temperature above (the rule before 0.2).
+
+        .. versionadded:: 0.2
     n_jobs : int or None, default=None
         Folds fitted in parallel threads (``-1`` = all cores).
     random_state : int or None, default=None
-        Seed of the fold split and the solvers (``None`` means 0: training is deterministic).
+        Seed of the solvers and, with ``shuffle=True``, of the fold split (``None`` means 0:
+        training is deterministic).
     progress : bool or None, default=None
         Show a progress bar; ``None`` shows it only on a terminal.
 
@@ -236,24 +335,28 @@ class TriageModel(BaseTriageClassifier):
         "max_chars": [Interval(int, 1, None)],
         "target_precision": [Interval(float, 0, 1, closed="right")],
         "min_class_size": [Interval(int, 2, None)],
-        "rare_classes": [Options(("merge", "error"))],
+        "rare_classes": [Options(("keep", "merge", "error"))],
         "other_label": [str],
         "ordinal": [Options(("auto",)), None, dict],
-        "underprediction_cost": [Interval(float, 1, None)],
+        "underprediction_cost": [None, Interval(float, 1, None)],
         "critical_recall": [None, Interval(float, 0, 1)],
         "n_critical": [Interval(int, 1, None)],
         "cv": [Interval(int, 2, 20)],
+        "shuffle": [bool],
+        "final_model": [Options(("refit", "average"))],
+        "calibration": [Options(("auto", "temperature", "logistic"))],
         "n_jobs": [None, int],
         "random_state": [None, int],
         "progress": [None, bool],
     }
 
-    def __init__(self, *, C: float = 0.5, class_weight: Any = None, word_ngram_range: tuple[int, int] = (1, 2),
+    def __init__(self, *, C: float = 0.5, class_weight: Any = "balanced", word_ngram_range: tuple[int, int] = (1, 2),
                  char_ngram_range: tuple[int, int] | None = (2, 5), max_features: int = 300_000, min_df: int = 2,
                  max_chars: int = 5000, target_precision: float = 0.9, min_class_size: int = 5,
-                 rare_classes: str = "merge", other_label: str = "other", ordinal: Any = "auto",
-                 underprediction_cost: float = 1.0, critical_recall: float | None = None, n_critical: int = 1,
-                 cv: int = 3, n_jobs: int | None = None, random_state: int | None = None,
+                 rare_classes: str = "keep", other_label: str = "other", ordinal: Any = "auto",
+                 underprediction_cost: float | None = None, critical_recall: float | None = 0.5,
+                 n_critical: int = 1, cv: int = 3, shuffle: bool = False, final_model: str = "refit",
+                 calibration: str = "temperature", n_jobs: int | None = None, random_state: int | None = None,
                  progress: bool | None = None):
         self.C = C
         self.class_weight = class_weight
@@ -271,6 +374,9 @@ class TriageModel(BaseTriageClassifier):
         self.critical_recall = critical_recall
         self.n_critical = n_critical
         self.cv = cv
+        self.shuffle = shuffle
+        self.final_model = final_model
+        self.calibration = calibration
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.progress = progress
@@ -404,7 +510,7 @@ class TriageModel(BaseTriageClassifier):
 
         seed = 0 if self.random_state is None else int(self.random_state)
         show = self.progress if self.progress is not None else None
-        n_steps = 1 + len(target_map) * (self.cv + 1)
+        n_steps = 1 + len(target_map) * (self.cv + 2)
         bar = tqdm(total=n_steps, desc="triage: fit", unit="step", disable=(show is False) if show is not None else None,
                    leave=False)
         t0 = time.perf_counter()
@@ -468,7 +574,7 @@ class TriageModel(BaseTriageClassifier):
             order = _infer_order(list(labels))
         merged: list[str] = []
         rare = labels[counts < self.min_class_size]
-        if len(rare):
+        if len(rare) and self.rare_classes != "keep":
             if order is not None:
                 tiny = labels[counts < 2]
                 if len(tiny):
@@ -480,8 +586,8 @@ class TriageModel(BaseTriageClassifier):
             elif self.rare_classes == "error":
                 msg = (f"Target {name!r} (column {column!r}) has {len(rare)} label(s) with fewer than "
                        f"{self.min_class_size} rows, e.g. {rare[0]!r} ({int(counts[labels == rare[0]][0])} rows). "
-                       "Add examples, relabel them, or use rare_classes='merge' to fold them into "
-                       f"{self.other_label!r}.")
+                       "Add examples, relabel them, or use rare_classes='keep' to train them as they are or "
+                       f"rare_classes='merge' to fold them into {self.other_label!r}.")
                 raise DataError(msg)
             else:
                 merged = [str(r) for r in rare]
@@ -497,41 +603,67 @@ class TriageModel(BaseTriageClassifier):
         if order is not None and len(order) < 2:
             order = None
         Xt = Xmat[rows]
-        n_splits = int(max(2, min(self.cv, counts.min())))
-        if counts.min() < 2:
-            msg = f"Target {name!r}: every label needs at least 2 rows for validation; got {counts.min()}."
-            raise DataError(msg)
-        folds = list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y_idx))
+        n_classes = len(classes)
+        if self.rare_classes == "keep":
+            # a label with fewer rows than folds is validated only in some folds (a single row in one
+            # fold, where the fold model has never seen it): honest, and fitting never fails on it
+            if counts.max() < 2:
+                msg = (f"Target {name!r}: every label has a single row, so nothing can be validated. Pass at "
+                       "least two tickets of some label.")
+                raise DataError(msg)
+            n_splits = int(max(2, min(self.cv, counts.max())))
+        else:
+            n_splits = int(max(2, min(self.cv, counts.min())))
+            if counts.min() < 2:
+                msg = f"Target {name!r}: every label needs at least 2 rows for validation; got {counts.min()}."
+                raise DataError(msg)
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=self.shuffle,
+                                   random_state=seed if self.shuffle else None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "least populated class has only 1 member": handled
+            folds = list(splitter.split(np.zeros(len(y)), y_idx))
         n_jobs = self.n_jobs if self.n_jobs is not None else 1
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_fit_svc)(Xt[tr], y_idx[tr], self.C, self.class_weight, seed) for tr, _ in folds)
-        bar.update(n_splits)
-        oof = np.zeros((len(y), len(classes)))
-        coefs, intercepts = [], []
-        for (tr, va), (coef, icpt) in zip(folds, results, strict=True):
-            s = np.asarray(Xt[va] @ coef.T, dtype=np.float64) + icpt
-            oof[va] = np.hstack([-s, s]) if s.shape[1] == 1 else s
-            coefs.append(coef)
-            intercepts.append(icpt)
-        head = _Head(name, column, classes.astype(object), np.mean(coefs, axis=0).astype(np.float32),
-                     np.mean(intercepts, axis=0))
+        class_weight = self.class_weight
+        if isinstance(class_weight, dict):  # labels to the class indices the SVMs are fitted on
+            index = {str(c): i for i, c in enumerate(classes)}
+            class_weight = {index[str(k)]: float(v) for k, v in class_weight.items() if str(k) in index}
+        jobs = [delayed(_fit_svc)(Xt[tr], y_idx[tr], self.C, class_weight, seed) for tr, _ in folds]
+        if self.final_model == "refit":
+            jobs.append(delayed(_fit_svc)(Xt, y_idx, self.C, class_weight, seed))
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
+        bar.update(len(jobs))
+        oof = np.zeros((len(y), n_classes))
+        seen_in_fold = np.ones(len(y), dtype=bool)  # the row's label was in its fold's training part
+        for (_, va), (coef, icpt, seen) in zip(folds, results, strict=False):
+            oof[va] = _full_scores(Xt[va], coef, icpt, seen, n_classes)
+            seen_in_fold[va] = np.isin(y_idx[va], seen)
+        if self.final_model == "refit":
+            coef, icpt, _ = results[-1]
+        else:
+            coef, icpt = _average_folds(results[:len(folds)], n_classes)
+        head = _Head(name, column, classes.astype(object), coef.astype(np.float32), icpt)
         head.merged = merged
         # calibration on out-of-fold scores
-        if len(classes) <= _CALIBRATION_MAX_CLASSES:
+        calibration = self.calibration
+        if calibration == "auto":
+            calibration = "logistic" if n_classes <= _CALIBRATION_MAX_CLASSES else "temperature"
+        if calibration == "logistic":
             cal = LogisticRegression(C=1.0, max_iter=1000)
             cal.fit(oof, y_idx)
             head.calibrator = cal
             proba = cal.predict_proba(oof)
         else:
-            head.temperature = _fit_temperature(oof, y_idx)
+            # rows of a label their fold never saw carry no information on the temperature
+            fit_rows = seen_in_fold if seen_in_fold.any() else np.ones(len(y), dtype=bool)
+            head.temperature = _fit_temperature(oof[fit_rows], y_idx[fit_rows])
             proba = softmax(oof * head.temperature, axis=1)
         # ordinal decision
         if order is not None:
             head.order = order
             str_classes = [str(c) for c in classes]
             crit = set(order[: self.n_critical])
-            weight = float(self.underprediction_cost)
-            if self.critical_recall is not None:
+            weight = 1.0 if self.underprediction_cost is None else float(self.underprediction_cost)
+            if self.underprediction_cost is None and self.critical_recall is not None:
                 is_crit = np.isin(y, list(crit))
                 weight = _COST_GRID[-1]
                 for w in _COST_GRID:
@@ -549,7 +681,7 @@ class TriageModel(BaseTriageClassifier):
         head.coverage = float((~abstain).mean())
         head.report = classification_report(y, classes[pred], proba=proba, classes=classes, abstain=abstain,
                                              order=order, n_critical=self.n_critical)
-        bar.update(1 + self.cv - n_splits)
+        bar.update(1 + self.cv - n_splits + (self.final_model != "refit"))
         return head
 
     # ------------------------------------------------------------------ prediction
