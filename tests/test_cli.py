@@ -53,6 +53,31 @@ def test_train_prints_validation(model_path, capsys):
     assert model_path.exists() and model_path.stat().st_size > 1000
 
 
+def test_train_uses_the_library_defaults(model_path):
+    """'triage train' without model options trains TriageModel at the library's defaults."""
+    from incidentml import TriageModel
+
+    trained = TriageModel.load(model_path).get_params()
+    default = TriageModel().get_params()
+    cli_set = {"n_jobs", "random_state", "ordinal"}  # --jobs, --seed and --ordinal are given by the command
+    assert {k: v for k, v in trained.items() if k not in cli_set} == {
+        k: v for k, v in default.items() if k not in cli_set}
+    assert trained["ordinal"] == default["ordinal"]
+
+
+def test_train_options_override_defaults(csvs):
+    """Model options given on the command line reach the model; the others keep the library's defaults."""
+    from incidentml import TriageModel
+
+    path = csvs / "merge.joblib"
+    assert main(["triage", "train", "--data", str(csvs / "train.csv"), "--text", "title", "--target", "team=team",
+                 "--out", str(path), "--jobs", "1", "--rare", "merge", "--critical-recall", "0.8",
+                 "--class-weight", "balanced"]) == 0
+    params = TriageModel.load(path).get_params()
+    assert (params["rare_classes"], params["critical_recall"], params["class_weight"]) == ("merge", 0.8, "balanced")
+    assert params["target_precision"] == TriageModel().target_precision
+
+
 def test_predict_keeps_rows_in_order(model_path, csvs):
     """predict keeps every input row, in order, and adds the prediction columns."""
     out = csvs / "pred.csv"

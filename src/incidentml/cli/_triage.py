@@ -31,17 +31,24 @@ def register(jobs: Any) -> None:
     train.add_argument("--ordinal", action="append", metavar="NAME=L1,L2,...", default=[],
                        help="ordinal target and its labels from most to least severe (default: common scales "
                             "such as P1..P5 or Blocker..Trivial are recognised)")
-    train.add_argument("--target-precision", type=float, default=0.9,
-                       help="precision the model's own decisions must reach; below it, it abstains (default 0.9)")
-    train.add_argument("--underprediction-cost", type=float, default=1.0,
-                       help="cost of predicting an ordinal target (priority) one level too low (default 1)")
+    # every model option defaults to None, which means "the library's default" (TriageModel's docstring
+    # says what each is and why), so the CLI and the Python API train the same model
+    train.add_argument("--target-precision", type=float, default=None,
+                       help="precision the model's own decisions must reach; below it, it abstains "
+                            "(default: the library's, 0.9)")
+    train.add_argument("--underprediction-cost", type=float, default=None,
+                       help="fixed cost of predicting a critical ordinal ticket (priority) as non-critical "
+                            "(default: chosen on validation folds to reach --critical-recall)")
     train.add_argument("--critical-recall", type=float, default=None,
-                       help="choose the under-prediction cost on validation folds to reach this critical recall")
-    train.add_argument("--n-critical", type=int, default=1,
-                       help="how many of the most severe levels count as critical (default 1)")
-    train.add_argument("--class-weight", choices=["none", "balanced"], default="none")
-    train.add_argument("--rare", choices=["merge", "error"], default="merge",
-                       help="labels with fewer than 5 rows: merge into 'other' (default) or refuse")
+                       help="critical recall the under-prediction cost is chosen to reach on validation folds "
+                            "(default: the library's, 0.5)")
+    train.add_argument("--n-critical", type=int, default=None,
+                       help="how many of the most severe levels count as critical (default: the library's, 1)")
+    train.add_argument("--class-weight", choices=["none", "balanced"], default=None,
+                       help="class weights of the SVMs (default: the library's, none)")
+    train.add_argument("--rare", choices=["keep", "merge", "error"], default=None,
+                       help="labels with fewer than 5 rows: keep them as their own classes (the library's "
+                            "default), merge them into 'other', or refuse")
     train.add_argument("--jobs", type=int, default=-1, help="parallel threads (default: all cores)")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(func=_train)
@@ -83,10 +90,7 @@ def _train(args: argparse.Namespace) -> int:
     require_columns(frame, args.text, "--text")
     require_columns(frame, list(targets.values()), "--target")
     require_columns(frame, args.feature, "--feature")
-    model = TriageModel(target_precision=args.target_precision, underprediction_cost=args.underprediction_cost,
-                        critical_recall=args.critical_recall, n_critical=args.n_critical,
-                        class_weight=None if args.class_weight == "none" else "balanced", rare_classes=args.rare,
-                        ordinal=ordinal, n_jobs=args.jobs, random_state=args.seed)
+    model = TriageModel(ordinal=ordinal, n_jobs=args.jobs, random_state=args.seed, **_model_options(args))
     model.fit(frame, text=args.text, targets=targets, features=args.feature)
     model.save(out)
     rows = []
@@ -98,6 +102,16 @@ def _train(args: argparse.Namespace) -> int:
     print_table(rows, ["target", "classes", "accuracy", "macro_f1", "coverage@precision", "ece"])
     print(f"model written to {out}")
     return 0
+
+
+def _model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """TriageModel parameters the user gave on the command line; the rest keep the library's defaults."""
+    given = {"target_precision": args.target_precision, "underprediction_cost": args.underprediction_cost,
+             "critical_recall": args.critical_recall, "n_critical": args.n_critical, "rare_classes": args.rare}
+    options = {k: v for k, v in given.items() if v is not None}
+    if args.class_weight is not None:
+        options["class_weight"] = None if args.class_weight == "none" else "balanced"
+    return options
 
 
 def _predict(args: argparse.Namespace) -> int:
