@@ -359,6 +359,23 @@ def test_corroborated_batch_equals_stream_on_a_wide_host():
                <= pd.Timestamp("2024-01-01 07:10").timestamp() for i in batch)
 
 
+def test_cli_incidents_combine_option(tmp_path):
+    """On a wide host of heavy-tailed noise, ``--combine max`` raises more incidents than the default."""
+    rng = np.random.default_rng(0)
+    n = 3 * 1440
+    df = pd.DataFrame(rng.standard_t(3, (n, 38)), columns=[f"m{j}" for j in range(38)])
+    df.insert(0, "timestamp", pd.date_range("2024-01-01", periods=n, freq="min").strftime("%Y-%m-%dT%H:%M:%S"))
+    df.to_csv(tmp_path / "m.csv", index=False)
+    lines = {}
+    for name, extra in (("default", []), ("corroborated", ["--combine", "corroborated"]),
+                        ("max", ["--combine", "max"])):
+        out = tmp_path / f"{name}.jsonl"
+        assert main(["incidents", "--input", str(tmp_path / "m.csv"), "--output", str(out), *extra]) == 0
+        lines[name] = out.read_text().splitlines()
+    assert lines["default"] == lines["corroborated"]
+    assert len(lines["max"]) > len(lines["corroborated"])
+
+
 def test_combine_is_validated():
     with pytest.raises(ValueError, match="combine"):
         IncidentPredictor(combine="mean").run(_frame(_host(5, 2)))

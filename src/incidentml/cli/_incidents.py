@@ -26,6 +26,10 @@ def register(jobs: Any) -> None:
                         "prefix the value with '<' for a lower limit")
     p.add_argument("--horizon", type=float, default=120.0,
                    help="raise a forecast incident when a limit is crossed within this many minutes (default 120)")
+    p.add_argument("--combine", choices=("corroborated", "max"), default="corroborated",
+                   help="how a host's metrics make its score: 'corroborated' (default) corrects for the number of "
+                        "metrics and lets a lone metric open only if the host's history shows that is rare; "
+                        "'max' takes the largest per-metric score")
     p.add_argument("--jobs", type=int, default=1,
                    help="entities scored in parallel processes (default 1; -1: all cores); same result")
     p.set_defaults(func=_incidents)
@@ -57,7 +61,8 @@ def _incidents(args: Any) -> int:
     unknown = [m for m in limits if m not in metrics]
     if unknown:
         raise CLIError(f"--limit: metric {unknown[0]!r} is not a numeric column of '{args.input}'.")
-    predictor = IncidentPredictor(args.detector, limits=limits or None, horizon=args.horizon * 60.0)
+    predictor = IncidentPredictor(args.detector, combine=args.combine, limits=limits or None,
+                                  horizon=args.horizon * 60.0)
     if args.jobs == 0 or args.jobs < -1:
         raise CLIError(f"--jobs must be a positive number of processes, or -1 for all cores. Got {args.jobs}.")
     incidents = predictor.run(frame, time_col=args.time_col, entity_col=args.entity_col, metrics=metrics,
