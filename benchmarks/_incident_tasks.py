@@ -334,7 +334,8 @@ def run_nab_incidents(shared: Path, log: Callable[..., Any] = print, *,
 
     One entity with one metric per file, fed whole through ``IncidentPredictor(**settings).run`` (the
     command line's route). Baselines: a rolling z-score over the previous 100 points fed through the
-    *same* debouncing (opens at ``|z| >= 4``), and the §5 baseline (a day of points, 99.9th percentile of
+    *same* debouncing (opens at ``|z| >= 4``; ``combine="max"``, so the baseline does not move with
+    incidentml's defaults), and the §5 baseline (a day of points, 99.9th percentile of
     the file's first 15% as its level, alerts within 30 minutes merged). For context only (they read the
     labels): recall at 0.5 / 1 / 2 false alarms per series-day from sweeps of each opening level, and
     the z-score's best recall at no more false alarms than incidentml's default.
@@ -360,14 +361,14 @@ def run_nab_incidents(shared: Path, log: Callable[..., Any] = print, *,
     out: dict[str, Any] = {"files": len(files), "series_days": days, "seconds": t_ours}
     out["incidentml default"] = evaluate(ours)
     out["rolling z-score + same debouncing"] = evaluate(
-        [(f["key"], a) for f in files for a in replay_alerts(f["times"], z_scores(zs[f["key"]]))])
+        [(f["key"], a) for f in files for a in replay_alerts(f["times"], z_scores(zs[f["key"]]), combine="max")])
     out["baseline (evaluation.md §5)"] = evaluate([(f["key"], a) for f in files for a in _nab_section5_alerts(f)])
     sweeps = {
         "incidentml": [({"open_threshold": thr}, [(f["key"], a) for f in files for a in replay_alerts(
             f["times"], scores[f["key"]], open_threshold=thr, close_threshold=min(0.2, thr * 0.8))])
             for thr in (0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 0.99)],
         "rolling z-score": [({"z_open": z}, [(f["key"], a) for f in files for a in replay_alerts(
-            f["times"], z_scores(zs[f["key"]], z))]) for z in (2.0, 3.0, 4.0, 6.0, 8.0, 15.0, 30.0, 50.0)],
+            f["times"], z_scores(zs[f["key"]], z), combine="max")]) for z in (2.0, 3.0, 4.0, 6.0, 8.0, 15.0, 30.0, 50.0)],
     }
     context: dict[str, Any] = {}
     for name, variants in sweeps.items():
