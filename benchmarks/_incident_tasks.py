@@ -3,7 +3,7 @@
 Each ``run_*`` function returns a dict with, for incidentml at its default settings (``IncidentPredictor()``
 fed through ``run``, the route the ``incidentml incidents`` command takes) and for the task's baseline in
 the same run, the incident-level metrics of ``shared/docs/evaluation.md`` section 2, plus ``goals`` (name ->
-bool). Not a benchmark itself (``make bench`` skips ``_*.py``).
+``{"value": ..., "met": bool}``). Not a benchmark itself (``make bench`` skips ``_*.py``).
 
 Definitions used here (evaluation.md §2 and §5):
 
