@@ -124,9 +124,10 @@ class _Run:
 class _Combiner:
     """What ``combine="corroborated"`` keeps per entity: recent per-metric scores and lone-metric counts.
 
-    ``recent`` holds the scores of the last ``window_points`` points (a pair is a metric scoring now and
-    another that peaked at most ``window_points - 1`` points before); ``levels`` are the candidate opening levels of a lone metric and
-    ``counts[i]`` how many points of the entity's history reached ``levels[i]`` on the lone score.
+    ``recent`` holds the scores of the last ``window_points`` points (a pair is a metric scoring now
+    and another that peaked at most ``window_points - 1`` points before); ``levels`` are the candidate
+    opening levels of a lone metric and ``counts[i]`` how many points of the entity's history reached
+    ``levels[i]`` on the lone score.
     """
 
     recent: deque
@@ -230,16 +231,15 @@ class IncidentPredictor(BaseEstimator):
 
         - ``"corroborated"``: an entity with one metric keeps that metric's score. With ``k >= 2``
           metrics, the score is the larger of the *pair* evidence (the weaker of two metrics, one
-          scoring now and the other at its peak of the last ``window_points`` points, corrected for the
-          ``k (k - 1) / 2`` pairs) and the *lone*
-          evidence (the strongest metric, corrected for the ``k`` metrics by Bonferroni). The lone
-          evidence opens at a level learnt from the entity's own history: the lowest of ten levels
-          from ``open_threshold`` to 1 that the history's lone evidence reached at most
-          ``lone_per_day`` times a day (after a day of history; before, ``open_threshold``); it is
-          discounted (in ``-log10 q``) so that this level maps to ``open_threshold``, and ignored if
-          no level is rare enough.
-          A host whose single metrics keep jumping by chance then opens incidents only when two
-          metrics agree; a quiet host still opens on one metric.
+          scoring now and the other at its peak of the last ``window_points`` points, corrected for
+          the ``k (k - 1) / 2`` pairs) and the *lone* evidence (the strongest metric, corrected for
+          the ``k`` metrics by Bonferroni). The lone evidence opens at a level learnt from the
+          entity's own history: the lowest of eleven levels from ``open_threshold`` to 0.999 that
+          the history's lone evidence reached on at most ``lone_per_day`` points a day (after a day
+          of history; before, ``open_threshold``); it is discounted (in ``-log10 q``) so that this
+          level maps to ``open_threshold``, and ignored if no level is rare enough. A host whose
+          single metrics keep jumping by chance then opens incidents only when two metrics agree; a
+          quiet host still opens on one metric.
         - ``"max"``: the largest per-metric score (the behaviour before version 0.2).
 
         Why the default: with ``"max"``, a host of 38 metrics opens an incident whenever any one of
@@ -253,8 +253,11 @@ class IncidentPredictor(BaseEstimator):
 
         .. versionadded:: 0.2
     lone_per_day : float, default=0.5
-        With ``combine="corroborated"``: how often a day a lone metric may reach its opening level in
-        the entity's history for lone metrics to open incidents at that level.
+        With ``combine="corroborated"``: on how many points a day the entity's history may have
+        reached a lone-metric level for lone metrics to open incidents at that level (``inf``: always
+        at ``open_threshold``, no learnt level). On SMD-dev, every host's lone metrics reach even
+        the top level (mostly new extremes) two to four times a day, so only pairs open there, for any
+        budget from 0.25 to 1.
 
         .. versionadded:: 0.2
     open_threshold : float, default=0.5
