@@ -327,6 +327,22 @@ def test_lone_metric_level_is_learnt_from_the_entity_history():
     assert any(i.raised_at >= late for i in allowed)
 
 
+def test_saturated_lone_scores_are_learnt_apart():
+    """Where lone metrics keep saturating (new extremes), a lone 1.0 no longer opens, but a graded 0.9 does."""
+    def host(jump):
+        rows = _host(3 * 1440, 38)
+        for i in range(100, 2 * 1440, 240):
+            rows[i].update({f"m{(i // 240) % 38}": 1.0})
+        rows[DAY3 + 500].update({"m5": jump})
+        return rows
+
+    late = T0 + 60 * DAY3
+    saturated = [i for i in IncidentPredictor(Passthrough()).run(_frame(host(1.0))) if i.raised_at >= late]
+    graded = [i for i in IncidentPredictor(Passthrough()).run(_frame(host(0.9))) if i.raised_at >= late]
+    assert saturated == []
+    assert [i.raised_at for i in graded] == [T0 + 60 * (DAY3 + 500)]
+
+
 def test_pair_may_peak_a_few_points_apart():
     """Where only pairs open, two metrics firing within window_points points are a pair; further apart, not."""
     def rows(gap):

@@ -45,8 +45,8 @@ from ._incident import SEVERITIES, Incident
 
 __all__ = ["IncidentPredictor", "combine_scores"]
 
-_LONE_STEPS = 10  # candidate opening levels of a lone metric between open_threshold and 1
-_SATURATED = 0.999  # the last candidate: only (nearly) saturated scores, e.g. new extremes
+_LONE_STEPS = 10  # candidate opening levels of a graded lone metric between open_threshold and 1
+_SATURATED = 0.999  # lone scores from here on are saturated (e.g. new extremes) and learnt apart
 
 
 def _log_tail(s: float) -> float:
@@ -126,13 +126,14 @@ class _Combiner:
 
     ``recent`` holds the scores of the last ``window_points`` points (a pair is a metric scoring now
     and another that peaked at most ``window_points - 1`` points before); ``levels`` are the candidate
-    opening levels of a lone metric and ``counts[i]`` how many points of the entity's history reached
-    ``levels[i]`` on the lone score.
+    opening levels of a graded lone score and ``counts[i]`` how many points of the entity's history
+    reached ``levels[i]`` without saturating; ``saturated`` counts the points whose lone score did.
     """
 
     recent: deque
     levels: list[float]
     counts: list[int]
+    saturated: int = 0
     first_t: float | None = None
 
     def step(self, t: float, scores: dict[str, float], open_threshold: float, per_day: float) -> float:
@@ -146,7 +147,12 @@ class _Combiner:
         if k == 1:
             return next(iter(scores.values()))
         lone, pair = combine_scores(max(scores.values()), self.partnered(scores), k)
-        level = self.lone_level(t, open_threshold, per_day)
+        budget = per_day * (t - self.first_t) / 86400.0 if t - self.first_t >= 86400.0 else math.inf
+        if lone >= _SATURATED:  # no grading left: lone only while saturating is rare for this entity
+            allowed = self.saturated <= budget
+            self.saturated += 1
+            return max(pair, lone if allowed else 0.0)
+        level = next((lev for lev, n in zip(self.levels, self.counts) if n <= budget), math.inf)
         for i, lev in enumerate(self.levels):
             if lone >= lev:
                 self.counts[i] += 1
@@ -166,16 +172,6 @@ class _Combiner:
         second = max((s for name, s in peak.items() if name != first), default=0.0)
         others = max((s for name, s in scores.items() if name != first), default=0.0)
         return max(min(others, peak[first]), min(scores.get(first, 0.0), second))
-
-    def lone_level(self, t: float, open_threshold: float, per_day: float) -> float:
-        """Lowest candidate level the history reached at most ``per_day`` times a day (after a day)."""
-        days = (t - self.first_t) / 86400.0 if self.first_t is not None else 0.0
-        if days < 1.0:
-            return open_threshold
-        for lev, n in zip(self.levels, self.counts):
-            if n <= per_day * days:
-                return lev
-        return math.inf  # lone metrics of this entity reach every level too often: only pairs open
 
 
 @dataclass
@@ -234,30 +230,32 @@ class IncidentPredictor(BaseEstimator):
           scoring now and the other at its peak of the last ``window_points`` points, corrected for
           the ``k (k - 1) / 2`` pairs) and the *lone* evidence (the strongest metric, corrected for
           the ``k`` metrics by Bonferroni). The lone evidence opens at a level learnt from the
-          entity's own history: the lowest of eleven levels from ``open_threshold`` to 0.999 that
-          the history's lone evidence reached on at most ``lone_per_day`` points a day (after a day
-          of history; before, ``open_threshold``); it is discounted (in ``-log10 q``) so that this
-          level maps to ``open_threshold``, and ignored if no level is rare enough. A host whose
-          single metrics keep jumping by chance then opens incidents only when two metrics agree; a
-          quiet host still opens on one metric.
+          entity's own history: the lowest of ten levels from ``open_threshold`` to 1 that the
+          history's graded lone evidence reached on at most ``lone_per_day`` points a day (after a
+          day of history; before, ``open_threshold``); it is discounted (in ``-log10 q``) so that
+          this level maps to ``open_threshold``, and ignored if no level is rare enough. Saturated
+          lone evidence (at least 0.999: a new extreme, or a tail beyond any grading) is learnt
+          apart: it counts only while the history had it on at most ``lone_per_day`` points a day.
+          A host whose single metrics keep jumping by chance then opens incidents only when two
+          metrics agree; a quiet host still opens on one metric.
         - ``"max"``: the largest per-metric score (the behaviour before version 0.2).
 
         Why the default: with ``"max"``, a host of 38 metrics opens an incident whenever any one of
         them fires by chance. On the development data (``benchmarks/incidents.py --ablation``, every
         default chosen over all of it at once), ``"corroborated"`` took SMD-dev (14 hosts x 38
-        metrics) from recall 0.73 at 2.5 false alarms per machine-day to 0.56 at 0.43 (the rolling
-        z-score baseline: 0.53 at 0.74); without the learnt lone level, the two corrections alone give
-        0.76 at 1.95. NAB is unchanged (one metric per series), and on the generated scenarios every
-        fault is still caught, the leading metric still ranked first (95%), with 23 false alarms on
-        the ten fault-free days instead of 28.
+        metrics) from recall 0.73 at 2.5 false alarms per machine-day to 0.61 at 0.63 (the rolling
+        z-score baseline: 0.53 at 0.74); without the learnt lone levels, the two corrections alone
+        give 0.76 at 1.95. NAB is unchanged (one metric per series), and on the generated scenarios
+        every fault is still caught, the leading metric still ranked first (95%), with 23 false
+        alarms on the ten fault-free days instead of 28.
 
         .. versionadded:: 0.2
     lone_per_day : float, default=0.5
         With ``combine="corroborated"``: on how many points a day the entity's history may have
         reached a lone-metric level for lone metrics to open incidents at that level (``inf``: always
-        at ``open_threshold``, no learnt level). On SMD-dev, every host's lone metrics reach even
-        the top level (mostly new extremes) two to four times a day, so only pairs open there, for any
-        budget from 0.25 to 1.
+        at ``open_threshold``, no learnt level). On SMD-dev every host's lone metrics saturate (mostly
+        new extremes) two to four times a day, so saturated lone metrics never open alone there,
+        while graded ones still open at a level of the host's own.
 
         .. versionadded:: 0.2
     open_threshold : float, default=0.5
@@ -361,7 +359,7 @@ class IncidentPredictor(BaseEstimator):
             ent = _Entity(detector=det, flags=deque(maxlen=self.window_points))
             if self.combine == "corroborated":
                 levels = [self.open_threshold + (1.0 - self.open_threshold) * i / _LONE_STEPS
-                          for i in range(_LONE_STEPS)] + [max(_SATURATED, self.open_threshold)]
+                          for i in range(_LONE_STEPS)]
                 ent.combiner = _Combiner(recent=deque(maxlen=self.window_points), levels=levels,
                                          counts=[0] * len(levels))
             self.entities_[name] = ent
