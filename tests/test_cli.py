@@ -72,9 +72,9 @@ def test_train_options_override_defaults(csvs):
     path = csvs / "merge.joblib"
     assert main(["triage", "train", "--data", str(csvs / "train.csv"), "--text", "title", "--target", "team=team",
                  "--out", str(path), "--jobs", "1", "--rare", "merge", "--critical-recall", "0.8",
-                 "--class-weight", "balanced"]) == 0
+                 "--class-weight", "none"]) == 0
     params = TriageModel.load(path).get_params()
-    assert (params["rare_classes"], params["critical_recall"], params["class_weight"]) == ("merge", 0.8, "balanced")
+    assert (params["rare_classes"], params["critical_recall"], params["class_weight"]) == ("merge", 0.8, None)
     assert params["target_precision"] == TriageModel().target_precision
 
 
