@@ -207,8 +207,9 @@ class TriageModel(BaseTriageClassifier):
     class_weight : {"balanced"} or dict or None, default="balanced"
         Class weights of the SVMs (a dict maps labels to weights). ``"balanced"`` weighs each
         class by the inverse of its frequency, so small teams and rare priorities are learned
-        rather than absorbed by the big classes; on the development tasks it raised macro-F1
-        on every task (routing with a long tail most) for at most a few points of accuracy.
+        rather than absorbed by the big classes; on the Endava and JIRA priority development
+        tasks it raised macro-F1 by 0.004 to 0.07 (Endava service routing +0.04) for -3 to +1
+        points of accuracy.
 
         .. versionchanged:: 0.2
            The default was ``None``.
@@ -265,11 +266,16 @@ class TriageModel(BaseTriageClassifier):
         How many of the most severe levels count as "critical".
     cv : int, default=3
         Stratified folds for calibration, abstention and the ordinal cost.
-    shuffle : bool, default=False
-        Shuffle the rows before making the folds. By default each fold keeps the input order
-        (per label, consecutive blocks of rows), so tickets given oldest first are validated
-        on periods their fold model did not see: the abstention cut then allows for drift,
-        as a model in service meets newer tickets. Rows in random order make the two the same.
+    shuffle : bool, default=True
+        Shuffle the rows (seeded by ``random_state``) before making the stratified folds.
+        ``False`` keeps the input order (per label, consecutive blocks of rows), so tickets
+        given oldest first are validated on periods their fold model did not see. It stays
+        off by default because on the development tasks it did not bring decided precision on
+        time splits closer to the target (JIRA priority: 2 to 6 points further below it,
+        routing: no change) and made the cut needlessly strict on ordered data without a time
+        split (Endava category: 94% decided-correct at a 90% target, coverage 0.68 instead
+        of 0.83). Only the confidence, the cut and the ordinal cost depend on the folds; the
+        refitted final model does not.
 
         .. versionadded:: 0.2
     final_model : {"refit", "average"}, default="refit"
@@ -289,7 +295,7 @@ class TriageModel(BaseTriageClassifier):
     n_jobs : int or None, default=None
         Folds fitted in parallel threads (``-1`` = all cores).
     random_state : int or None, default=None
-        Seed of the solvers and, with ``shuffle=True``, of the fold split (``None`` means 0:
+        Seed of the fold split (with ``shuffle=True``) and the solvers (``None`` means 0:
         training is deterministic).
     progress : bool or None, default=None
         Show a progress bar; ``None`` shows it only on a terminal.
@@ -355,7 +361,7 @@ class TriageModel(BaseTriageClassifier):
                  max_chars: int = 5000, target_precision: float = 0.9, min_class_size: int = 5,
                  rare_classes: str = "keep", other_label: str = "other", ordinal: Any = "auto",
                  underprediction_cost: float | None = None, critical_recall: float | None = 0.5,
-                 n_critical: int = 1, cv: int = 3, shuffle: bool = False, final_model: str = "refit",
+                 n_critical: int = 1, cv: int = 3, shuffle: bool = True, final_model: str = "refit",
                  calibration: str = "temperature", n_jobs: int | None = None, random_state: int | None = None,
                  progress: bool | None = None):
         self.C = C
