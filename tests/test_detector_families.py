@@ -105,6 +105,36 @@ def _seasonal_series(days: int = 14, step: float = 1800.0, seed: int = 0):
     return x, t
 
 
+def _spike_train(n=400):
+    """A flat metric with a pair of spikes to 20 (at offsets 0 and 6) every 100 points."""
+    x = np.zeros(n)
+    x[0::100] = 20.0
+    x[6::100] = 20.0
+    return x
+
+
+def test_default_fast_channel_alerts_at_the_sudden_change():
+    """With the fast channel the spike at 200 alerts at its own point; the averaged channel alone, one later."""
+    x = _spike_train()
+    on = StreamingLikelihoodDetector().score_many(x)
+    off = StreamingLikelihoodDetector(fast_scale=None).score_many(x)
+    assert np.flatnonzero(on >= 0.45)[0] == 200
+    assert np.flatnonzero(off >= 0.45)[0] == 201
+    np.testing.assert_array_equal(on[:200], off[:200])  # the same scores until the fast channel alerts
+
+
+def test_default_fast_channel_only_adds_alerts():
+    """Without rest, the fast channel changes a score only where it reaches alert_level and beats the rest."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([_spike_train(600), rng.normal(0, 1, 600)])
+    x[900:] += 6.0
+    on = StreamingLikelihoodDetector(rest=0).score_many(x)
+    off = StreamingLikelihoodDetector(rest=0, fast_scale=None).score_many(x)
+    changed = on != off
+    assert changed.any()
+    assert (on[changed] >= 0.45).all() and (on[changed] > off[changed]).all()
+
+
 def test_seasonal_break_scores_high():
     """A value normal for the day but wrong for the time of day stands out."""
     x, t = _seasonal_series()
@@ -295,6 +325,7 @@ def test_clones_with_same_seed_agree(name):
     (SeasonalDetector, {"weekly": "month"},
      "The 'weekly' parameter of SeasonalDetector must be one of 'weekend', 'day', 'none'. "
      "Got 'month' instead."),
+    (StreamingLikelihoodDetector, {"fast_scale": 0.5}, "The 'fast_scale' parameter of StreamingLikelihoodDetector"),
     (ForecastResidual, {"alpha": 0.0},
      "The 'alpha' parameter of ForecastResidual must be a float in the range"),
     (ForecastResidual, {"phi": 1.5}, "The 'phi' parameter of ForecastResidual"),

@@ -18,6 +18,13 @@ For every metric, one compiled kernel keeps a fixed-size state and, for each poi
    about ``history`` points). The Gaussian upper-tail probability ``q`` of the average gives
    ``L = -log10(q)``, mapped to ``L / (L + 10)`` in [0, 1): 0.5 means a one-in-10^10 event. The
    point's score is the largest of the calibrated components.
+   **Fast channel** (``fast_scale``): the averaging delays the first alert after a sudden change by
+   up to ``short_window`` points (hours on hourly data). So ``log(1 + mean of the last 3 z)`` is
+   calibrated too, against its own running mean and variance (learnt from values clipped at ``clip``
+   deviations), with its standardised value divided by ``fast_scale`` (stricter, for the heavier tail
+   of a 3-point average). It enters the maximum only when it reaches ``alert_level`` itself, so it
+   only adds alerts, on changes far outside what the metric's recent z-scores hold (mostly metrics
+   that are flat between jumps); apart from the rest after such an alert, other scores are unchanged.
 5. **New extremes.** A value beyond the range seen so far by more than ``spatial_tolerance`` of that
    range scores 1.
 6. **Alert rest.** When the score reaches ``alert_level``, the alert is raised and, for the next
@@ -44,7 +51,9 @@ __all__ = ["StreamingLikelihoodDetector"]
 
 _SQRT_PI_2 = math.sqrt(math.pi / 2.0)  # mean absolute deviation -> standard deviation (normal data)
 _RING = 64
-_HEAD = 24
+_FAST = 24  # running mean and variance of the fast channel's raw score
+_FAST_WINDOW = 3  # points the fast channel averages (at most short_window)
+_HEAD = 26
 _ZRING = _HEAD
 _NRING = _HEAD + _RING
 _TRING = _HEAD + 2 * _RING
@@ -80,25 +89,39 @@ def _ring_average(state, base, head, filled, sw, new):  # pragma: no cover - com
 
 
 @jit
-def _calibrated(state, k, avg, min_std):  # pragma: no cover - compiled
-    """Tail score of ``avg`` against the running mean ``state[k]`` and variance ``state[k + 1]``."""
+def _fast_raw(state, pos, filled, sw, z):  # pragma: no cover - compiled
+    """The fast channel's raw score: ``log(1 + mean z)`` over ``z`` and the last ``_FAST_WINDOW - 1`` of the z ring."""
+    fw = _FAST_WINDOW if _FAST_WINDOW < sw else sw
+    cnt = filled + 1 if filled + 1 < fw else fw
+    tot = 0.0 + z
+    for j in range(1, cnt):
+        tot += state[_ZRING + (pos - j) % sw]
+    return math.log1p(tot / cnt)
+
+
+@jit
+def _calibrated(state, k, avg, min_std, scale=1.0):  # pragma: no cover - compiled
+    """Tail score of ``avg`` against the running mean ``state[k]`` and variance ``state[k + 1]``.
+
+    The standardised value is divided by ``scale`` first (``scale > 1``: a stricter calibration).
+    """
     mean = state[k]
     sd = math.sqrt(state[k + 1])
     fl = min_std * (1.0 + abs(mean))
     if sd < fl:
         sd = fl
-    return _tail_score((avg - mean) / sd)
+    return _tail_score((avg - mean) / sd / scale)
 
 
 @jit
 def default_kernel(values, times, state, params, out, learn):  # pragma: no cover - compiled
     # params: alpha, clip, short_window, 1/history, warmup, min_std, tolerance, alert_level, rest, bins,
-    #         day_slots, profile_alpha, extremes_after
+    #         day_slots, profile_alpha, extremes_after, fast_scale (0: no fast channel)
     # state: [0 n, 1 level, 2 spread, 3 prev, 4 dlevel, 5 dspread, 6 lmean, 7 lvar, 8 nmean, 9 nvar,
     #         10 nn, 11 min, 12 max, 13 last_alert, 14 b1, 15 b2, 16 pos, 17 filled, 18 npos, 19 nfilled,
-    #         20 tmean, 21 tvar, 22 tn, 23 first timestamp,
-    #         24.. z ring (64), 88.. novelty ring (64), 152.. profile ring (64),
-    #         216.. transition counts (bins**3), then per time-of-day slot: mean, spread, count]
+    #         20 tmean, 21 tvar, 22 tn, 23 first timestamp, _FAST: fast mean, fast var,
+    #         _ZRING.. z ring (64), _NRING.. novelty ring (64), _TRING.. profile ring (64),
+    #         _TABLE.. transition counts (bins**3), then per time-of-day slot: mean, spread, count]
     alpha = params[0]
     clip = params[1]
     sw = int(params[2])
@@ -112,6 +135,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
     ns = int(params[10])
     pa = params[11]
     after = params[12]
+    fast = params[13]
     prof = _TABLE + nb * nb * nb
     for i in range(values.shape[0]):
         v = values[i]
@@ -143,6 +167,13 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
         sc = 0.0
         if n >= warm:
             sc = _calibrated(state, 6, avg, min_std)
+        fraw = 0.0
+        if fast > 0.0:  # 1b. fast channel: the last 3 points' z, calibrated more strictly, only if it alerts
+            fraw = _fast_raw(state, pos, filled, sw, z)
+            if n >= warm:
+                sf = _calibrated(state, _FAST, fraw, min_std, fast)
+                if sf >= level and sf > sc:
+                    sc = sf
         # 2. pattern novelty
         has_range = mx > mn
         cell = 0
@@ -203,6 +234,11 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 state[13] = n
             # likelihood of z
             learn_moments(state, 6, avg, n, ha)
+            if fast > 0.0:  # the fast channel's moments, learnt from its raw score clipped at clip deviations
+                fsd = math.sqrt(state[_FAST + 1])
+                if n > 20.0 and fsd > 0.0 and fraw > state[_FAST] + clip * fsd:
+                    fraw = state[_FAST] + clip * fsd
+                learn_moments(state, _FAST, fraw, n, ha)
             state[_ZRING + pos] = z
             pos += 1
             if pos >= sw:
@@ -351,6 +387,17 @@ class StreamingLikelihoodDetector(KernelDetector):
     rest : int, default=200
         Points after an alert during which the metric's scores are squeezed below ``alert_level``
         (``0``: no rest).
+    fast_scale : float or None, default=4.0
+        Strictness of the fast channel (``None``: off, the scores of the averaged channel alone). The
+        robust surprise ``z`` is also scored as ``log(1 + mean of its last 3 values)`` against that
+        value's own running mean and variance; its standardised value is divided by ``fast_scale``
+        before the tail score, and it counts only when it reaches ``alert_level``. So a large sudden
+        change alerts at its point instead of after the ``short_window`` average catches up. 4 was
+        chosen across NAB, SMD-dev and the generated scenarios at once: 3 costs NAB incidents recall,
+        2 drops NAB standard below 72; the unaveraged ``z`` (1 point) adds false alarms on SMD-dev at
+        every strictness. With it: NAB 73.3 standard (73.0 honest) instead of 73.8 (73.5); on SMD-dev
+        recall 0.640 instead of 0.607 at 0.70 instead of 0.63 false alarms per series-day, 11.7%
+        instead of 9.2% of caught incidents before onset.
 
     Examples
     --------
@@ -383,12 +430,14 @@ class StreamingLikelihoodDetector(KernelDetector):
         "extremes_after": [Interval(float, 0, None)],
         "alert_level": [Interval(float, 0, 1, closed="both")],
         "rest": [Interval(int, 0, None)],
+        "fast_scale": [Interval(float, 1, None), None],
     }
 
     def __init__(self, alpha: float = 0.02, clip: float = 3.0, bins: int = 10, short_window: int = 12,
                  history: int = 2000, min_std: float = 0.05, warmup: int = 150, day_slots: int = 24,
                  profile_alpha: float = 0.05, spatial_tolerance: float | None = 0.02,
-                 extremes_after: float = 86400.0, alert_level: float = 0.45, rest: int = 200) -> None:
+                 extremes_after: float = 86400.0, alert_level: float = 0.45, rest: int = 200,
+                 fast_scale: float | None = 4.0) -> None:
         self.alpha = alpha
         self.clip = clip
         self.bins = bins
@@ -402,10 +451,12 @@ class StreamingLikelihoodDetector(KernelDetector):
         self.extremes_after = extremes_after
         self.alert_level = alert_level
         self.rest = rest
+        self.fast_scale = fast_scale
 
     def _stages(self) -> list[Stage]:
         tol = -1.0 if self.spatial_tolerance is None else float(self.spatial_tolerance)
         params = (float(self.alpha), float(self.clip), float(self.short_window), 1.0 / self.history,
                   float(self.warmup), float(self.min_std), tol, float(self.alert_level), float(self.rest),
-                  float(self.bins), float(self.day_slots), float(self.profile_alpha), float(self.extremes_after))
+                  float(self.bins), float(self.day_slots), float(self.profile_alpha), float(self.extremes_after),
+                  0.0 if self.fast_scale is None else float(self.fast_scale))
         return [Stage(default_kernel, params, _TABLE + self.bins ** 3 + 3 * self.day_slots, _init_state)]
