@@ -116,11 +116,19 @@ def _spike_train(n=400):
 def test_default_fast_channel_alerts_at_the_sudden_change():
     """With the fast channel the spike at 200 alerts at its own point; the averaged channel alone, one later."""
     x = _spike_train()
-    on = StreamingLikelihoodDetector().score_many(x)
-    off = StreamingLikelihoodDetector(fast_scale=None).score_many(x)
+    on = StreamingLikelihoodDetector(fast_scale=4.0).score_many(x)
+    off = StreamingLikelihoodDetector().score_many(x)  # the default: fast channel off
     assert np.flatnonzero(on >= 0.45)[0] == 200
     assert np.flatnonzero(off >= 0.45)[0] == 201
     np.testing.assert_array_equal(on[:200], off[:200])  # the same scores until the fast channel alerts
+
+
+def test_default_fast_channel_is_off_by_default():
+    """The default detector has no fast channel: its scores are those of fast_scale=None."""
+    x = _spike_train()
+    assert StreamingLikelihoodDetector().fast_scale is None
+    np.testing.assert_array_equal(StreamingLikelihoodDetector().score_many(x),
+                                  StreamingLikelihoodDetector(fast_scale=None).score_many(x))
 
 
 def test_default_fast_channel_only_adds_alerts():
@@ -128,7 +136,7 @@ def test_default_fast_channel_only_adds_alerts():
     rng = np.random.default_rng(3)
     x = np.concatenate([_spike_train(600), rng.normal(0, 1, 600)])
     x[900:] += 6.0
-    on = StreamingLikelihoodDetector(rest=0).score_many(x)
+    on = StreamingLikelihoodDetector(rest=0, fast_scale=4.0).score_many(x)
     off = StreamingLikelihoodDetector(rest=0, fast_scale=None).score_many(x)
     changed = on != off
     assert changed.any()
