@@ -45,7 +45,7 @@ def register(jobs: Any) -> None:
     train.add_argument("--n-critical", type=int, default=None,
                        help="how many of the most severe levels count as critical (default: the library's, 1)")
     train.add_argument("--class-weight", choices=["none", "balanced"], default=None,
-                       help="class weights of the SVMs (default: the library's, none)")
+                       help="class weights of the SVMs (default: the library's, balanced)")
     train.add_argument("--rare", choices=["keep", "merge", "error"], default=None,
                        help="labels with fewer than 5 rows: keep them as their own classes (the library's "
                             "default), merge them into 'other', or refuse")
