@@ -395,3 +395,24 @@ def test_cli_incidents_combine_option(tmp_path):
 def test_combine_is_validated():
     with pytest.raises(ValueError, match="combine"):
         IncidentPredictor(combine="mean").run(_frame(_host(5, 2)))
+
+
+def test_corroborated_short_history_still_opens_on_a_clear_fault():
+    """After only a day and a half of history, one earlier alert does not silence the host's metrics.
+
+    Three metrics, two days at one-minute steps: an early new extreme is raised in the history, then a
+    12-sigma shift of one metric followed by an 8-sigma shift of another must still open an incident
+    (the lone-metric budget always tolerates one chance point).
+    """
+    n, k = 3000, 3
+    rng = np.random.default_rng(0)
+    X = 50 + rng.normal(0, 1, (n, k))
+    X[2000:2060, 0] += 12
+    X[2010:2060, 1] += 8
+    frame = pd.DataFrame(X, columns=["m1", "m2", "m3"])
+    frame.insert(0, "timestamp", pd.date_range("2024-01-01", periods=n, freq="1min"))
+    incidents = IncidentPredictor().run(frame, time_col="timestamp")
+    fault = pd.Timestamp("2024-01-02 09:20").timestamp()
+    caught = [i for i in incidents if fault - 1800 <= i.raised_at <= fault + 3600]
+    assert caught, [pd.Timestamp(i.raised_at, unit="s") for i in incidents]
+    assert caught[0].metrics[0]["name"] == "m1"

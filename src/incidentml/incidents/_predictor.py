@@ -147,7 +147,10 @@ class _Combiner:
         if k == 1:
             return next(iter(scores.values()))
         lone, pair = combine_scores(max(scores.values()), self.partnered(scores), k)
-        budget = per_day * (t - self.first_t) / 86400.0 if t - self.first_t >= 86400.0 else math.inf
+        # after a day of history, the history may hold ``per_day`` points a day at a level, and always
+        # one point: a single chance point in a short history does not silence a metric
+        days = (t - self.first_t) / 86400.0
+        budget = max(1.0, per_day * days) if days >= 1.0 else math.inf
         if lone >= _SATURATED:  # no grading left: lone only while saturating is rare for this entity
             allowed = self.saturated <= budget
             self.saturated += 1
@@ -231,8 +234,8 @@ class IncidentPredictor(BaseEstimator):
           the ``k (k - 1) / 2`` pairs) and the *lone* evidence (the strongest metric, corrected for
           the ``k`` metrics by Bonferroni). The lone evidence opens at a level learnt from the
           entity's own history: the lowest of ten levels from ``open_threshold`` to 1 that the
-          history's graded lone evidence reached on at most ``lone_per_day`` points a day (after a
-          day of history; before, ``open_threshold``); it is discounted (in ``-log10 q``) so that
+          history's graded lone evidence reached on at most ``lone_per_day`` points a day, and always
+          at least one point (after a day of history; before, ``open_threshold``); it is discounted (in ``-log10 q``) so that
           this level maps to ``open_threshold``, and ignored if no level is rare enough. Saturated
           lone evidence (at least 0.999: a new extreme, or a tail beyond any grading) is learnt
           apart: it counts only while the history had it on at most ``lone_per_day`` points a day.
