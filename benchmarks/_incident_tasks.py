@@ -255,7 +255,7 @@ def _smd_sweep(runs: list[Any], truth: list[dict[str, Any]], days: float, budget
 # ------------------------------------------------------------------------------------------------ NAB
 def _replay_detector() -> Any:
     from incidentml.anomaly import AnomalyDetector
-    from incidentml.anomaly.base import as_point
+    from incidentml.utils import as_point
 
     class Replay(AnomalyDetector):
         """Replays precomputed per-metric scores (the metric values *are* the scores)."""
@@ -394,7 +394,7 @@ def run_nab_incidents(shared: Path, log: Callable[..., Any] = print, *,
 # ------------------------------------------------------------------------------------------------ scenarios
 def run_scenarios(log: Callable[..., Any] = print, *, n_per_kind: int = 10,
                   settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Generated scenarios (``incidentml.incidents._scenarios``): incidentml default vs a z-score, same run.
+    """Generated scenarios (``incidentml.datasets.make_scenarios``): incidentml default vs a z-score, same run.
 
     Per fault scenario: caught before the failure (an incident raised from an hour before the onset to
     the failure), lead before the failure, the first breach forecast's lead and error, and whether the
@@ -403,7 +403,7 @@ def run_scenarios(log: Callable[..., Any] = print, *, n_per_kind: int = 10,
     the rolling z-score over the previous 100 points of each metric, the maximum over the metrics, fed
     through the same debouncing (``combine="max"``; it has no ranking or forecasts).
     """
-    from incidentml.incidents._scenarios import make_scenarios
+    from incidentml.datasets import make_scenarios
 
     t0 = time.perf_counter()
     settings = dict(settings or {})

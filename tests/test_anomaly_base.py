@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from incidentml import make_detector
 from incidentml.anomaly import RobustZScore, available_detectors
-from incidentml.anomaly._frame import score_frame, score_long
+from incidentml.anomaly import score_frame, score_long
 from incidentml.anomaly._robust import robust_kernel
-from incidentml.anomaly._time import to_seconds, to_seconds_array
-from incidentml.anomaly.base import as_columns, as_point
+from incidentml.utils import to_seconds, to_seconds_array
+from incidentml.utils import as_columns, as_point
 from incidentml.exceptions import DataError, InvalidParameterError, ModelFileError, SchemaError
 
 

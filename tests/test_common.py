@@ -1,4 +1,4 @@
-"""Every public estimator passes the shared check suite (incidentml.utils.estimator_checks)."""
+"""Every public estimator passes the shared check suite (incidentml.checks)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import BaseEstimator
 
 import incidentml
-from incidentml.utils.estimator_checks import EXPECTED_FAILURES, yield_checks
+from incidentml.checks import EXPECTED_FAILURES, yield_checks
 
 
 def _public_estimators():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from incidentml.anomaly import AnomalyDetector
-from incidentml.anomaly.base import as_point
+from incidentml.utils import as_point
 from incidentml.cli import main
 from incidentml.exceptions import DataError, SchemaError
 from incidentml.incidents import Incident, IncidentPredictor
@@ -206,7 +206,7 @@ def test_incident_record_roundtrip():
 
 def test_forecast_raises_before_the_breach():
     """A filling disk with a limit raises a forecast incident before the line crosses it."""
-    from incidentml.incidents._scenarios import make_scenario
+    from incidentml.datasets import make_scenario
 
     sc = make_scenario("disk_fill", seed=3)
     pred = IncidentPredictor(limits={"disk_used_pct": 95})
@@ -232,7 +232,7 @@ def test_forget_resolved_keeps_open_and_latest():
 
 
 def test_cli_incidents_with_a_limit(tmp_path):
-    from incidentml.incidents._scenarios import make_scenario
+    from incidentml.datasets import make_scenario
 
     sc = make_scenario("disk_fill", seed=3)
     sc.frame.to_csv(tmp_path / "disk.csv", index=False)

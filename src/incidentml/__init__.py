@@ -16,8 +16,10 @@ evaluation
     The metrics of the project's evaluation guide.
 datasets
     Loaders for the small bundled samples.
+checks
+    The check suite every estimator passes (yours too).
 utils
-    Model files and the shared estimator check suite.
+    The bottom layer: timestamps, points, table schemas, model files.
 """
 
 from importlib.metadata import PackageNotFoundError
@@ -28,7 +30,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-from . import anomaly, datasets, evaluation, exceptions, incidents, triage, utils
+from . import anomaly, checks, datasets, evaluation, exceptions, incidents, triage, utils
 from .anomaly import make_detector
 from .incidents import Incident, IncidentPredictor
 from .exceptions import (
@@ -53,6 +55,7 @@ __all__ = [
     "TriageModel",
     "__version__",
     "anomaly",
+    "checks",
     "datasets",
     "evaluation",
     "exceptions",

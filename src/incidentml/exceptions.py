@@ -8,6 +8,8 @@ everything incidentml raises deliberately.
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "IncidentMLError",
     "IncidentMLWarning",
@@ -28,8 +30,13 @@ class InvalidParameterError(IncidentMLError, ValueError, TypeError):
     """A constructor parameter has a value outside its documented range or type."""
 
 
-class NotFittedError(IncidentMLError, ValueError, AttributeError):
-    """A model was used before ``fit`` (or ``learn_one``) gave it any state."""
+class NotFittedError(IncidentMLError, _SklearnNotFittedError):
+    """A model was used before ``fit`` (or ``learn_one``) gave it any state.
+
+    It is scikit-learn's :class:`sklearn.exceptions.NotFittedError` too (so ``ValueError`` and
+    ``AttributeError``): ``except sklearn.exceptions.NotFittedError`` catches it, and
+    :func:`sklearn.utils.validation.check_is_fitted` and this class agree.
+    """
 
 
 class SchemaError(IncidentMLError, ValueError):

@@ -16,8 +16,8 @@ import pandas as pd
 from .._validation import Interval
 from ..exceptions import DataError, InvalidParameterError, SchemaError
 from ._registry import make_detector
-from ._time import to_seconds_array
-from .base import AnomalyDetector, as_columns
+from ..utils import LongSchema, as_columns, column_seconds, validate_long_frame, validate_metric_frame
+from .base import AnomalyDetector
 
 __all__ = ["DEFAULT_THRESHOLD", "score_frame", "score_long"]
 
@@ -36,21 +36,6 @@ def _detector(detector: str | AnomalyDetector) -> AnomalyDetector:
 def _check_threshold(threshold: float) -> None:
     if threshold not in Interval(float, 0, 1):
         raise InvalidParameterError(f"The threshold must be a float in the range [0, 1]. Got {threshold!r} instead.")
-
-
-def _times(frame: pd.DataFrame, time_col: str) -> np.ndarray:
-    col = frame[time_col]
-    if col.dtype.kind in "iuf":
-        secs = col.to_numpy(dtype=np.float64)
-    else:
-        parsed = pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
-        bad = parsed.isna() & col.notna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"Column {time_col!r} row {i} holds {col.iloc[i]!r}, which is not a timestamp. Use ISO 8601 "
-                            "(2024-01-01T12:00:00) or seconds since the epoch.")
-        secs = to_seconds_array(parsed.dt.tz_localize(None).to_numpy(), len(frame))
-    return secs
 
 
 def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metrics: list[str] | None = None,
@@ -87,25 +72,12 @@ def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metr
     >>> out.loc[700, "top_metric"], bool(out.loc[700, "is_anomaly"])
     ('cpu', True)
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
     _check_threshold(threshold)
-    if time_col is not None and time_col not in frame.columns:
-        raise SchemaError(f"Time column {time_col!r} is not in the data (columns: {list(frame.columns)[:10]}). "
-                          "Name it with time_col / --time-col.")
-    if metrics is None:
-        metrics = [c for c in frame.columns if c != time_col and frame[c].dtype.kind in "biuf"]
-    else:
-        missing = [m for m in metrics if m not in frame.columns]
-        if missing:
-            raise SchemaError(f"Metric column {missing[0]!r} is not in the data (columns: {list(frame.columns)[:10]}).")
-    if not metrics:
-        raise SchemaError("The data has no numeric metric column besides the time column. Add at least one numeric "
-                          "column (one column per metric).")
+    metrics = validate_metric_frame(frame, time_col=time_col, metrics=metrics)
     det = _detector(detector)
     n = len(frame)
     if time_col is not None:
-        secs = _times(frame, time_col)
+        secs = column_seconds(frame, time_col)
         order = np.argsort(np.where(np.isnan(secs), np.inf, secs), kind="stable")
     else:
         secs = None
@@ -161,10 +133,8 @@ def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str 
     >>> bool(out.loc[500, "is_anomaly"]), bool(out["is_anomaly"].mean() < 0.01)
     (True, True)
     """
-    for col, opt in ((id_col, "id_col"), (time_col, "time_col"), (value_col, "value_col")):
-        if col not in frame.columns:
-            raise SchemaError(f"Column {col!r} ({opt}) is not in the data (columns: {list(frame.columns)[:10]}). "
-                              f"Name it with {opt}=.")
+    validate_long_frame(frame, LongSchema(series_col=id_col, time_col=time_col, value_col=value_col),
+                        options={"series_col": "id_col"})
     _check_threshold(threshold)
     out = frame[[id_col, time_col, value_col]].copy()
     scores = np.zeros(len(frame))

@@ -27,7 +27,7 @@ import pandas as pd
 from .._validation import Interval, validate_params
 from ._jit import jit
 from ._likelihood import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
-from ._time import to_seconds_array
+from ..utils import to_seconds_array
 from .base import UNSCORABLE, AnomalyDetector, as_columns, as_point
 
 __all__ = ["MultivariateDetector"]

@@ -40,7 +40,7 @@ import numpy as np
 
 from .._validation import Interval, Options, validate_params
 from ._likelihood import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
-from ._time import to_seconds_array
+from ..utils import to_seconds_array
 from .base import UNSCORABLE, AnomalyDetector, as_columns, as_point
 
 __all__ = ["RiverDetector"]

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 
 from .._validation import validate_params
 from ..exceptions import DataError, SchemaError
-from ._time import to_seconds, to_seconds_array
+from ..utils import PersistenceMixin, as_columns, as_point, to_seconds, to_seconds_array
 
 __all__ = ["AnomalyDetector", "KernelDetector", "Stage", "as_columns", "as_point"]
 
@@ -32,86 +32,7 @@ __all__ = ["AnomalyDetector", "KernelDetector", "Stage", "as_columns", "as_point
 UNSCORABLE = 0.0
 
 
-def as_point(x: Any) -> dict[str, float]:
-    """Coerce one point to ``{name: float}``; a bare number becomes ``{"value": number}``.
-
-    Non-finite values (NaN, inf, None) are kept as NaN: they are skipped by the detectors.
-
-    Examples
-    --------
-    >>> as_point(3)
-    {'value': 3.0}
-    >>> as_point({"cpu": 0.5, "mem": None})
-    {'cpu': 0.5, 'mem': nan}
-    """
-    if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        return {"value": float(x)}
-    if not isinstance(x, Mapping):
-        raise DataError(f"A point x must be a dict of metric name to number (or a single number). Got "
-                        f"{type(x).__name__} {x!r}.")
-    out: dict[str, float] = {}
-    for key, value in x.items():
-        if value is None:
-            out[str(key)] = math.nan
-            continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            try:
-                value = float(value)  # numpy scalars, numeric strings
-            except (TypeError, ValueError):
-                raise DataError(f"Metric {key!r} must be a number. Got {type(value).__name__} {value!r}: convert it or "
-                                "leave the key out.") from None
-        v = float(value)
-        out[str(key)] = v if math.isfinite(v) else math.nan
-    return out
-
-
-def as_columns(X: Any) -> tuple[list[str], np.ndarray]:
-    """Coerce a batch to ``(names, values)`` with ``values`` a float array of shape (n, k).
-
-    Accepts a 1-D array or Series (one metric called ``"value"``, or the Series' name), a 2-D array
-    (metrics ``x0``, ``x1``...), a DataFrame (every column a metric) or a dict of equal-length
-    sequences. Non-finite values become NaN and are skipped by the detectors.
-    """
-    if isinstance(X, pd.Series):
-        X = pd.DataFrame({str(X.name) if X.name is not None else "value": X})
-    if isinstance(X, Mapping):
-        try:
-            X = pd.DataFrame({str(k): np.asarray(v) for k, v in X.items()})
-        except ValueError as exc:
-            raise DataError(f"The metric sequences of X must all have the same length ({exc}).") from None
-    if isinstance(X, pd.DataFrame):
-        names = [str(c) for c in X.columns]
-        cols = []
-        for name, col in zip(names, X.columns):
-            series = X[col]
-            if series.dtype.kind not in "biuf":
-                converted = pd.to_numeric(series, errors="coerce")
-                bad = series[converted.isna() & series.notna()]
-                if len(bad):
-                    raise DataError(f"Metric column {name!r} must be numeric; row {bad.index[0]!r} holds "
-                                    f"{bad.iloc[0]!r}. Convert it, or drop the column.")
-                series = converted
-            cols.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
-        values = np.column_stack(cols) if cols else np.empty((len(X), 0))
-    else:
-        try:
-            values = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"X must be numeric (an array, a DataFrame or a dict of arrays): {exc}.") from None
-        if values.ndim == 1:
-            values = values[:, None]
-            names = ["value"]
-        elif values.ndim == 2:
-            names = [f"x{i}" for i in range(values.shape[1])]
-        else:
-            raise DataError(f"X must be 1-D or 2-D; got an array of shape {values.shape}.")
-    if len(set(names)) != len(names):
-        raise SchemaError(f"Metric names must be unique; got {names}.")
-    values = np.where(np.isfinite(values), values, np.nan)
-    return names, np.ascontiguousarray(values)
-
-
-class AnomalyDetector(BaseEstimator, abc.ABC):
+class AnomalyDetector(PersistenceMixin, BaseEstimator, abc.ABC):
     """Base class of streaming anomaly detectors (river's ``learn_one``/``score_one`` contract).
 
     Higher scores mean more anomalous. The constructor only stores hyperparameters; state is
@@ -150,36 +71,12 @@ class AnomalyDetector(BaseEstimator, abc.ABC):
                 self.learn_one(x, ti)
         return out
 
-    # -- persistence ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Save the detector, state included, so that scoring resumes exactly where it stopped.
+    # -- persistence: PersistenceMixin.save / load ------------------------------------------------
+    _model_kind = "incidentml.AnomalyDetector"
 
-        Written atomically with a manifest and a SHA-256 (and an HMAC when
-        ``INCIDENTML_MODEL_KEY`` is set). Files are pickles: load only files you trust.
-        """
-        import datetime as _dt
-        import platform
-
-        from .. import __version__
-        from ..utils._persistence import save_model_file
-
-        manifest = {"kind": "incidentml.AnomalyDetector", "incidentml_version": __version__,
-                    "dependencies": {"python": platform.python_version(), "numpy": np.__version__},
-                    "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                    "class": type(self).__name__, "n_seen": int(getattr(self, "n_seen_", 0)),
-                    "metrics": sorted(getattr(self, "states_", {}))[:1000],
-                    "params": {k: repr(v) for k, v in self.get_params(deep=False).items()}}
-        return str(save_model_file(self, path, manifest))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> AnomalyDetector:
-        """Load a detector written by :meth:`save` after checking its manifest and digests."""
-        from ..utils._persistence import load_model_file
-
-        obj, _ = load_model_file(path, expected_kind="incidentml.AnomalyDetector")
-        if not isinstance(obj, cls):
-            raise DataError(f"{path} holds a {type(obj).__name__}, not a {cls.__name__}.")
-        return obj
+    def _manifest_extra(self) -> dict[str, Any]:
+        return {"n_seen": int(getattr(self, "n_seen_", 0)),
+                "metrics": sorted(getattr(self, "states_", {}))[:1000]}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def register(jobs: Any) -> None:
 
 
 def _detect(args: Any) -> int:
-    from ..anomaly._frame import DEFAULT_THRESHOLD, score_frame
+    from ..anomaly import DEFAULT_THRESHOLD, score_frame
 
     check_detector(args.detector)
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:

@@ -16,7 +16,7 @@ __all__ = ["add_metric_options", "check_detector", "check_output", "read_metrics
 
 def add_metric_options(p: Any, output_help: str) -> None:
     """``--input``, ``--output``, ``--time-col`` and ``--detector``."""
-    from ..anomaly._registry import available_detectors
+    from ..anomaly import available_detectors
 
     p.add_argument("--input", required=True, help="CSV with a time column and one numeric column per metric")
     p.add_argument("--output", required=True, help=output_help)
@@ -26,7 +26,7 @@ def add_metric_options(p: Any, output_help: str) -> None:
 
 
 def check_detector(name: str) -> None:
-    from ..anomaly._registry import available_detectors
+    from ..anomaly import available_detectors
 
     if name not in available_detectors():
         raise CLIError(f"--detector: unknown detector {name!r}. Choose one of: {', '.join(available_detectors())}.")

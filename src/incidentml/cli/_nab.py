@@ -127,7 +127,7 @@ def _emit(result: dict[str, Any], path: str | None) -> None:
 
 def _score(args: argparse.Namespace) -> int:
     from ..evaluation import optimize_threshold, read_nab_results, score_corpus
-    from ..evaluation._nab import _results_paths
+    from ..evaluation import nab_results_paths
 
     if not Path(args.results).is_dir():
         raise CLIError(
@@ -136,7 +136,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.json is not None and not Path(args.json).parent.exists():
         raise CLIError(f"--json: folder '{Path(args.json).parent}' does not exist. Create it first.")
     corpus = _load_corpus(args)
-    detector, _ = _results_paths(args.results, corpus)
+    detector, _ = nab_results_paths(args.results, corpus)
     scores = read_nab_results(args.results, corpus, detector=detector)
     threshold = optimize_threshold(scores, corpus, args.profile)[0] if args.optimize else args.threshold
     report = score_corpus(scores, corpus, args.profile, threshold)

@@ -1,11 +1,26 @@
-"""Loaders for the small data samples bundled in the repository's ``datasets/`` folder, and generators.
+"""Bundled data samples and seeded generators.
 
-The samples live in the top-level ``datasets/`` folder of a source checkout (with their source
-and license in ``datasets/README.md``). Set ``INCIDENTML_DATA`` to that folder when running from
-an installed package.
+Loaders read the small real samples shipped inside the package (their source and license are in
+``datasets/README.md`` of the repository): :func:`load_tickets` (helpdesk tickets) and
+:func:`load_machine_temperature` (a NAB stream with its labelled windows). Generators make data
+with known ground truth: :func:`make_metric_stream`, :func:`make_tickets`, and
+:func:`make_scenario` / :func:`make_scenarios` (a host's metrics with one injected fault of a
+known kind, onset, leading metric and breach).
 """
 
 from ._loaders import data_home, load_machine_temperature, load_tickets
+from ._scenarios import KINDS as SCENARIO_KINDS
+from ._scenarios import Scenario, make_scenario, make_scenarios
 from ._synthetic import make_metric_stream, make_tickets
 
-__all__ = ["data_home", "load_machine_temperature", "load_tickets", "make_metric_stream", "make_tickets"]
+__all__ = [
+    "SCENARIO_KINDS",
+    "Scenario",
+    "data_home",
+    "load_machine_temperature",
+    "load_tickets",
+    "make_metric_stream",
+    "make_scenario",
+    "make_scenarios",
+    "make_tickets",
+]

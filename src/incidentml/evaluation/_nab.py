@@ -423,7 +423,7 @@ def load_nab_corpus(data_dir: str | Path, labels_path: str | Path) -> NABCorpus:
     return NABCorpus(files)
 
 
-def _results_paths(
+def nab_results_paths(
     results_dir: str | Path, corpus: NABCorpus, detector: str | None = None
 ) -> tuple[str, dict[str, Path]]:
     """Find ``<category>/<detector>_<file>.csv`` for every corpus file; return the detector name and paths."""
@@ -510,7 +510,7 @@ def read_nab_results(
     >>> read_nab_results(d, corpus)
     {'cat/a.csv': array([0. , 0.5, 1. , 0. ])}
     """
-    _, paths = _results_paths(results_dir, corpus, detector)
+    _, paths = nab_results_paths(results_dir, corpus, detector)
     out: dict[str, np.ndarray] = {}
     for key, path in paths.items():
         frame = _read_csv(path, ["anomaly_score"], "Results file")

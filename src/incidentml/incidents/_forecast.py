@@ -45,7 +45,7 @@ from scipy.special import stdtrit
 from sklearn.base import BaseEstimator
 
 from .._validation import Interval, Options, validate_params
-from ..anomaly._time import to_seconds, to_seconds_array
+from ..utils import to_seconds, to_seconds_array
 from ..exceptions import InvalidParameterError
 
 __all__ = ["BreachForecast", "BreachForecaster", "fit_breach"]

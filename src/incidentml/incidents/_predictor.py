@@ -38,8 +38,7 @@ from sklearn.base import BaseEstimator
 
 from .._validation import Interval, Options, validate_params
 from ..anomaly import AnomalyDetector, make_detector
-from ..anomaly._time import to_seconds
-from ..anomaly.base import as_point
+from ..utils import PersistenceMixin, as_point, column_seconds, to_seconds
 from ..exceptions import DataError, SchemaError
 from ._incident import SEVERITIES, Incident
 
@@ -217,7 +216,7 @@ def _entity_job(shell: IncidentPredictor, entity: str, ent: _Entity, X: pd.DataF
     return entity, ent, touched, events
 
 
-class IncidentPredictor(BaseEstimator):
+class IncidentPredictor(PersistenceMixin, BaseEstimator):
     """Watch the metrics of many entities and raise incidents people can act on.
 
     Parameters
@@ -263,7 +262,7 @@ class IncidentPredictor(BaseEstimator):
         .. versionadded:: 0.2
     open_threshold : float, default=0.5
         Calibrated score at which a point counts towards opening an incident. On the generated
-        scenarios of ``incidentml.incidents._scenarios`` (never on benchmark labels), 0.45 (the default
+        scenarios of ``incidentml.datasets.make_scenarios`` (never on benchmark labels), 0.45 (the default
         detector's own alert level) catches the most but raises about twice the false alarms of 0.5 on
         fault-free days, and 0.6 a quarter of them but misses more multi-metric faults.
     close_threshold : float, default=0.2
@@ -582,9 +581,8 @@ class IncidentPredictor(BaseEstimator):
             metrics = [c for c in frame.columns if c not in (time_col, entity_col) and frame[c].dtype.kind in "biuf"]
         if not metrics:
             raise SchemaError("The data has no numeric metric column besides the time and entity columns.")
-        from ..anomaly._frame import _times
 
-        secs = _times(frame, time_col)
+        secs = column_seconds(frame, time_col)
         if np.isnan(secs).any():
             i = int(np.flatnonzero(np.isnan(secs))[0])
             raise DataError(f"Column {time_col!r} row {i} has no timestamp; every row needs one.")
@@ -669,23 +667,9 @@ class IncidentPredictor(BaseEstimator):
         self.incidents_ = keep
         return dropped
 
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Save the predictor mid-stream (detectors, open incidents, counters); resumes exactly."""
-        import datetime as _dt
+    # -- persistence: PersistenceMixin.save / load (a predictor saved mid-stream resumes exactly) -----
+    _model_kind = "incidentml.IncidentPredictor"
 
-        from .. import __version__
-        from ..utils._persistence import save_model_file
-
-        manifest = {"kind": "incidentml.IncidentPredictor", "incidentml_version": __version__,
-                    "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                    "entities": sorted(getattr(self, "entities_", {}))[:1000],
-                    "incidents": len(getattr(self, "incidents_", []))}
-        return str(save_model_file(self, path, manifest))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> IncidentPredictor:
-        """Load a predictor written by :meth:`save` after checking its manifest and digests."""
-        from ..utils._persistence import load_model_file
-
-        obj, _ = load_model_file(path, expected_kind="incidentml.IncidentPredictor")
-        return obj
+    def _manifest_extra(self) -> dict[str, Any]:
+        return {"entities": sorted(getattr(self, "entities_", {}))[:1000],
+                "incidents": len(getattr(self, "incidents_", []))}

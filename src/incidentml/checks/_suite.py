@@ -2,7 +2,7 @@
 
 Ship-with-the-package checks, so that a user's own estimator can be checked the same way::
 
-    from incidentml.utils.estimator_checks import check_estimator
+    from incidentml.checks import check_estimator
     check_estimator(MyTriageModel())
 
 Each check is a function ``check_x(estimator)`` that raises ``AssertionError`` on failure.
@@ -27,8 +27,8 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score
 
 from ..exceptions import NotFittedError
-from ..anomaly.base import AnomalyDetector
-from ..triage.base import BaseTriageClassifier
+from ..anomaly import AnomalyDetector
+from ..triage import BaseTriageClassifier
 
 __all__ = ["EXPECTED_FAILURES", "check_estimator", "yield_checks"]
 

@@ -1,0 +1,166 @@
+"""The table layouts incidentml reads, validated once at every entry point.
+
+*Wide* frames hold one entity's metrics: one row per timestamp, one numeric column per metric.
+*Long* frames hold many series in the project's fixed schema, ``series_id``, ``timestamp``,
+``value`` (each name overridable), with an optional ``entity`` column grouping series into hosts.
+The detectors' frame helpers, the incident predictor and the command line all check their tables
+here, so a missing column or an unreadable timestamp gets the same error everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError, SchemaError
+from ._time import to_seconds_array
+
+__all__ = ["LongSchema", "column_seconds", "require_columns", "validate_long_frame", "validate_metric_frame"]
+
+
+@dataclass(frozen=True)
+class LongSchema:
+    """Column names of a long-format metric frame.
+
+    Parameters
+    ----------
+    series_col : str, default="series_id"
+        Identifies a series (one metric of one entity).
+    time_col : str, default="timestamp"
+        Timestamps: ISO 8601 strings, datetimes or seconds since the epoch.
+    value_col : str, default="value"
+        The numeric value.
+    entity_col : str or None, default=None
+        Optional column grouping series into entities (hosts, services).
+
+    Examples
+    --------
+    >>> LongSchema().columns
+    ['series_id', 'timestamp', 'value']
+    >>> LongSchema(series_col="metric", entity_col="host").columns
+    ['metric', 'timestamp', 'value', 'host']
+    """
+
+    series_col: str = "series_id"
+    time_col: str = "timestamp"
+    value_col: str = "value"
+    entity_col: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """The key columns, in order (the entity column last, when set)."""
+        cols = [self.series_col, self.time_col, self.value_col]
+        return cols + ([self.entity_col] if self.entity_col is not None else [])
+
+    def options(self) -> dict[str, str]:
+        """Column name to the option that names it (for error messages)."""
+        out = {self.series_col: "series_col", self.time_col: "time_col", self.value_col: "value_col"}
+        if self.entity_col is not None:
+            out[self.entity_col] = "entity_col"
+        return out
+
+
+def _have(frame: pd.DataFrame) -> str:
+    return ", ".join(map(repr, list(frame.columns)[:15]))
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], option: str) -> None:
+    """Raise :class:`SchemaError` naming ``option`` when one of ``columns`` is not in ``frame``.
+
+    Examples
+    --------
+    >>> require_columns(pd.DataFrame({"a": [1]}), ["b"], "--time-col")
+    Traceback (most recent call last):
+    ...
+    incidentml.exceptions.SchemaError: --time-col: column 'b' is not in the data (columns: 'a').
+    """
+    for c in columns:
+        if c not in frame.columns:
+            raise SchemaError(f"{option}: column {c!r} is not in the data (columns: {_have(frame)}).")
+
+
+def column_seconds(frame: pd.DataFrame, time_col: str) -> np.ndarray:
+    """A time column as float seconds since the epoch (NaN where the cell is empty).
+
+    Numbers are taken as epoch seconds; anything else is parsed as a timestamp, and a cell that
+    is not one raises :class:`DataError` naming its row and value.
+
+    Examples
+    --------
+    >>> column_seconds(pd.DataFrame({"t": ["1970-01-01T00:01:00", None]}), "t")
+    array([60., nan])
+    """
+    require_columns(frame, [time_col], "time_col")
+    col = frame[time_col]
+    if col.dtype.kind in "iuf":
+        return col.to_numpy(dtype=np.float64)
+    if col.dtype.kind == "M" or isinstance(col.dtype, pd.DatetimeTZDtype):
+        parsed = pd.to_datetime(col, utc=True)
+    else:
+        parsed = pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
+        bad = parsed.isna() & col.notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"Column {time_col!r} row {i} holds {col.iloc[i]!r}, which is not a timestamp. Use ISO "
+                            "8601 (2024-01-01T12:00:00) or seconds since the epoch.")
+    return to_seconds_array(parsed.dt.tz_localize(None).to_numpy(), len(frame))
+
+
+def validate_metric_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp",
+                          metrics: Sequence[str] | None = None) -> list[str]:
+    """Check a wide metric frame and return its metric columns.
+
+    ``metrics=None`` means every numeric column other than ``time_col``.
+
+    Examples
+    --------
+    >>> validate_metric_frame(pd.DataFrame({"timestamp": [0, 60], "cpu": [1.0, 2.0], "host": ["a", "a"]}))
+    ['cpu']
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
+    if time_col is not None and time_col not in frame.columns:
+        raise SchemaError(f"Time column {time_col!r} is not in the data (columns: {list(frame.columns)[:10]}). "
+                          "Name it with time_col / --time-col.")
+    if metrics is None:
+        metrics = [c for c in frame.columns if c != time_col and frame[c].dtype.kind in "biuf"]
+    else:
+        missing = [m for m in metrics if m not in frame.columns]
+        if missing:
+            raise SchemaError(f"Metric column {missing[0]!r} is not in the data (columns: {list(frame.columns)[:10]}).")
+    if not metrics:
+        raise SchemaError("The data has no numeric metric column besides the time column. Add at least one numeric "
+                          "column (one column per metric).")
+    return list(metrics)
+
+
+def validate_long_frame(frame: pd.DataFrame, schema: LongSchema | None = None, *,
+                        options: dict[str, str] | None = None) -> LongSchema:
+    """Check that a long-format frame has the schema's columns; returns the schema.
+
+    ``options`` renames the option an error message tells the user to set (by default the
+    schema's field names, ``series_col``...; a function whose parameter is ``id_col`` passes
+    ``{"series_col": "id_col"}``).
+
+    Examples
+    --------
+    >>> validate_long_frame(pd.DataFrame({"series_id": ["a"], "timestamp": [0], "value": [1.0]}))
+    LongSchema(series_col='series_id', time_col='timestamp', value_col='value', entity_col=None)
+    >>> validate_long_frame(pd.DataFrame({"id": ["a"]}))
+    Traceback (most recent call last):
+    ...
+    incidentml.exceptions.SchemaError: Column 'series_id' (series_col) is not in the data (columns: 'id'). ...
+    """
+    schema = schema or LongSchema()
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
+    rename = options or {}
+    for col, opt in schema.options().items():
+        opt = rename.get(opt, opt)
+        if col not in frame.columns:
+            raise SchemaError(f"Column {col!r} ({opt}) is not in the data (columns: {_have(frame)}). "
+                              f"Name it with {opt}=.")
+    return schema
