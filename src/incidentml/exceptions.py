@@ -18,6 +18,7 @@ __all__ = [
     "NotFittedError",
     "SchemaError",
     "DataError",
+    "PerformanceWarning",
     "RareClassWarning",
 ]
 
@@ -57,3 +58,7 @@ class IncidentMLWarning(UserWarning):
 
 class RareClassWarning(IncidentMLWarning):
     """Rare labels were merged into an ``other`` class before training."""
+
+
+class PerformanceWarning(IncidentMLWarning):
+    """A slower route is in use (for example the detectors' kernels run as Python without numba)."""
