@@ -27,7 +27,7 @@ def _ramp(seed: int, n: int = 80, *, slope_per_min: float = 0.3, sd: float = 0.5
 
 def _stream(model: BreachForecaster, t, y) -> BreachForecast | None:
     for ti, yi in zip(t, y, strict=True):
-        model.update(float(ti), float(yi))
+        model.learn_one(float(yi), float(ti))
     return model.forecast()
 
 
@@ -48,7 +48,7 @@ def test_streaming_equals_batch_at_every_step():
     t, y = _ramp(2, n=90, slope_per_min=0.05, sd=1.0)
     model = BreachForecaster(95, window=30, direction="above")
     for i in range(len(t)):
-        model.update(t[i], y[i])
+        model.learn_one(y[i], t[i])
         assert model.forecast() == fit_breach(t[:i + 1], y[:i + 1], 95, window=30)
 
 
@@ -158,7 +158,7 @@ def test_too_few_points_gives_none():
     model = BreachForecaster(95)
     assert model.forecast() is None
     assert _stream(model, t, y) is None
-    model.update(t[-1] + 60, y[-1] + 0.3)
+    model.learn_one(y[-1] + 0.3, t[-1] + 60)
     assert model.forecast() is not None
 
 
@@ -223,9 +223,9 @@ def test_nan_and_duplicate_timestamps():
     y[[3, 30, 31]] = np.nan
     model = BreachForecaster(95)
     for ti, yi in zip(t, y, strict=True):
-        model.update(ti, yi)
-    model.update(None, 99.0)
-    model.update(t[-1], float("inf"))
+        model.learn_one(yi, ti)
+    model.learn_one(99.0, None)
+    model.learn_one(float("inf"), t[-1])
     fc = model.forecast()
     assert model.n_ == 60 and model.n_seen_ == 82
     assert fc.slope_per_hour == pytest.approx(36, rel=0.05)
@@ -236,7 +236,7 @@ def test_all_points_at_one_time():
     """Points all at the same time give no trend and no forecast (no division by zero)."""
     model = BreachForecaster(95, min_points=3)
     for v in (50.0, 51.0, 52.0):
-        model.update(T0, v)
+        model.learn_one(v, T0)
     assert model.forecast() is None
 
 
@@ -255,7 +255,7 @@ def test_bad_params(params, match):
     limit = params.pop("limit")
     model = BreachForecaster(limit, **params)  # the constructor only stores
     with pytest.raises(InvalidParameterError, match=match):
-        model.update(T0, 50.0)
+        model.learn_one(50.0, T0)
     with pytest.raises(InvalidParameterError, match=match):
         model.forecast()
     with pytest.raises(InvalidParameterError):
@@ -275,12 +275,12 @@ def test_pickle_mid_stream_resumes_exactly():
     full = BreachForecaster(95, window=40)
     first_half = BreachForecaster(95, window=40)
     for i in range(75):
-        full.update(t[i], y[i])
-        first_half.update(t[i], y[i])
+        full.learn_one(y[i], t[i])
+        first_half.learn_one(y[i], t[i])
     resumed = pickle.loads(pickle.dumps(first_half))
     for i in range(75, 200):
-        full.update(t[i], y[i])
-        resumed.update(t[i], y[i])
+        full.learn_one(y[i], t[i])
+        resumed.learn_one(y[i], t[i])
         assert full.forecast() == resumed.forecast()
     np.testing.assert_array_equal(full.buffer()[1], resumed.buffer()[1])
 
@@ -327,7 +327,7 @@ def test_speed():
     model = BreachForecaster(95)
     start = time.perf_counter()
     for ti, yi in zip(t.tolist(), y.tolist(), strict=True):
-        model.update(ti, yi)
+        model.learn_one(yi, ti)
         model.forecast()
     per_call = (time.perf_counter() - start) / 2000
     assert per_call < 500e-6  # measured ~25 µs; generous for slow CI machines
@@ -391,7 +391,7 @@ def test_forecaster_warns_before_disk_fills():
         model = BreachForecaster(95, metric="disk_used_pct", max_horizon=3600)
         first = None
         for ti, yi in zip(times, frame["disk_used_pct"], strict=True):
-            model.update(ti, yi)
+            model.learn_one(yi, ti)
             fc = model.forecast()
             if first is None and fc is not None:
                 first = fc
@@ -402,5 +402,5 @@ def test_forecaster_warns_before_disk_fills():
     for metric, limit in normal.limit.items():
         model = BreachForecaster(limit, max_horizon=3600)
         for ti, yi in zip(times, normal.frame[metric], strict=True):
-            model.update(ti, yi)
+            model.learn_one(yi, ti)
             assert model.forecast() is None

@@ -11,7 +11,7 @@ import pytest
 from incidentml.anomaly import AnomalyDetector
 from incidentml.utils import as_point
 from incidentml.cli import main
-from incidentml.exceptions import DataError, SchemaError
+from incidentml.exceptions import DataError, InvalidParameterError, SchemaError
 from incidentml.incidents import Incident, IncidentPredictor
 
 
@@ -35,7 +35,7 @@ T0 = pd.Timestamp("2024-01-01").timestamp()
 def feed(pred, rows, entity="web-1"):
     events = []
     for i, x in enumerate(rows):
-        events += pred.update(T0 + 60 * i, x, entity=entity)
+        events += pred.update(x, T0 + 60 * i, entity=entity)
     return events
 
 
@@ -123,7 +123,7 @@ def test_stream_equals_batch_on_a_fleet():
     batch = IncidentPredictor().run(df, time_col="timestamp", entity_col="host")
     stream = IncidentPredictor()
     for _, row in df.sort_values(["timestamp"], kind="stable").iterrows():
-        stream.update(row["timestamp"], {"cpu": row["cpu"], "latency_ms": row["latency_ms"]}, entity=row["host"])
+        stream.update({"cpu": row["cpu"], "latency_ms": row["latency_ms"]}, row["timestamp"], entity=row["host"])
     assert _dicts(stream.incidents()) == _dicts(batch)
     caught = {i.entity for i in batch if i.raised_at >= pd.Timestamp("2024-01-01 15:00").timestamp()}
     assert {"web-1", "db-1"} <= caught
@@ -168,16 +168,16 @@ def test_ticket_goes_through_a_triage_model():
 
 
 def test_bad_input_is_clear():
-    with pytest.raises(DataError, match="close_threshold"):
-        IncidentPredictor(open_threshold=0.3, close_threshold=0.6).update(T0, {"a": 1.0})
-    with pytest.raises(DataError, match="min_points"):
-        IncidentPredictor(min_points=6, window_points=5).update(T0, {"a": 1.0})
+    with pytest.raises(InvalidParameterError, match="'close_threshold' parameter of IncidentPredictor"):
+        IncidentPredictor(open_threshold=0.3, close_threshold=0.6).update({"a": 1.0}, T0)
+    with pytest.raises(InvalidParameterError, match="'min_points' parameter"):
+        IncidentPredictor(min_points=6, window_points=5).update({"a": 1.0}, T0)
     with pytest.raises(DataError, match="needs a timestamp"):
-        IncidentPredictor().update(None, {"a": 1.0})
+        IncidentPredictor().update({"a": 1.0}, None)
     with pytest.raises(SchemaError, match="'ts'"):
         IncidentPredictor().run(_frame([{"a": 1.0}]), time_col="ts")
-    with pytest.raises(DataError, match="limits"):
-        IncidentPredictor(limits={"disk": "full"}).update(T0, {"disk": 1.0})
+    with pytest.raises(InvalidParameterError, match="'limits' parameter"):
+        IncidentPredictor(limits={"disk": "full"}).update({"disk": 1.0}, T0)
 
 
 def test_cli_incidents(tmp_path, capsys):
@@ -227,7 +227,7 @@ def test_forget_resolved_keeps_open_and_latest():
     assert pred.forget_resolved() == 2
     (kept,) = pred.incidents()
     assert kept.id.endswith("00003")
-    pred.update(T0 + 60 * len(rows), {"a": 0.9}, entity="web-1")  # the predictor goes on as before
+    pred.update({"a": 0.9}, T0 + 60 * len(rows), entity="web-1")  # the predictor goes on as before
     assert [i.id for i in pred.incidents()] == ["web-1-00003", "web-1-00004"]
 
 
@@ -369,7 +369,8 @@ def test_corroborated_batch_equals_stream_on_a_wide_host():
     batch = IncidentPredictor().run(df, time_col="timestamp")
     stream = IncidentPredictor()
     for row in df.to_dict("records"):
-        stream.update(row.pop("timestamp"), row)
+        t = row.pop("timestamp")
+        stream.update(row, t)
     assert _dicts(stream.incidents()) == _dicts(batch)
     assert any(pd.Timestamp("2024-01-01 06:30").timestamp() <= i.raised_at
                <= pd.Timestamp("2024-01-01 07:10").timestamp() for i in batch)
@@ -416,3 +417,42 @@ def test_corroborated_short_history_still_opens_on_a_clear_fault():
     caught = [i for i in incidents if fault - 1800 <= i.raised_at <= fault + 3600]
     assert caught, [pd.Timestamp(i.raised_at, unit="s") for i in incidents]
     assert caught[0].metrics[0]["name"] == "m1"
+
+
+def test_update_takes_the_point_first_and_warns_on_the_old_order():
+    """update(x, t) is the order of the detectors; the 0.1 order update(t, x) still works with a FutureWarning."""
+    new, old = IncidentPredictor(), IncidentPredictor()
+    rng = np.random.default_rng(3)
+    for i in range(300):
+        x = {"cpu": float(rng.normal(50, 1)) + (40.0 if i > 280 else 0.0)}
+        a = new.update(x, T0 + 60 * i)
+        with pytest.warns(FutureWarning, match="point first"):
+            b = old.update(T0 + 60 * i, x)
+        assert [e.kind for e in a] == [e.kind for e in b]
+    assert [i.id for i in new.incidents()] == [i.id for i in old.incidents()]
+
+
+def test_events_are_typed_and_keep_the_dict_keys():
+    """Events are IncidentEvent records whose kind is an EventKind; ev['event'] and ev['incident'] still work."""
+    from incidentml.incidents import EventKind, IncidentEvent
+
+    pred = IncidentPredictor()
+    events = []
+    for i in range(400):
+        events += pred.update({"cpu": 50.0 + (0.01 * (i % 7)) + (60.0 if 300 <= i < 330 else 0.0)}, T0 + 60 * i)
+    assert events and all(isinstance(e, IncidentEvent) for e in events)
+    assert events[0].kind is EventKind.RAISED and events[0]["event"] == "raised"
+    assert events[0]["incident"] is events[0].incident
+    with pytest.raises(KeyError, match="'event' and 'incident'"):
+        events[0]["kind"]
+
+
+def test_severity_rules_are_named_constants():
+    """The grading uses SEVERITY_RULES: each cut moves the level as documented."""
+    from incidentml.incidents import SEVERITY_RULES, SeverityRules
+
+    assert SEVERITY_RULES.grade(score=0.95, n_metrics=3, duration=7200, eta=600) == "P1"
+    assert SEVERITY_RULES.grade(score=0.95, n_metrics=1, duration=60, eta=None) == "P3"
+    assert SEVERITY_RULES.grade(score=0.2, n_metrics=1, duration=60, eta=None) == "P4"
+    strict = SeverityRules(p3_points=3)
+    assert strict.grade(score=0.95, n_metrics=1, duration=60, eta=None) == "P4"

@@ -91,7 +91,7 @@ def incidents_demo(model=None) -> None:  # noqa: ANN001 - a fitted TriageModel o
     print(f"  replayed point by point in {took:.2f} s: {len(incidents)} incident(s)")
     for inc in incidents:
         raised = pd.Timestamp(inc.raised_at, unit="s")
-        near = [(lab, win) for lab, win in zip(labels["labels"], labels["windows"])
+        near = [(lab, win) for lab, win in zip(labels["labels"], labels["windows"], strict=True)
                 if win[0] - pd.Timedelta("1D") <= raised <= win[1]]
         if near:
             lead = (near[0][0] - raised) / pd.Timedelta("1h")
@@ -112,8 +112,8 @@ def incidents_demo(model=None) -> None:  # noqa: ANN001 - a fitted TriageModel o
         for name in model.targets_:
             decision = "ask a human" if triage[f"{name}_abstain"] else "auto"
             print(f"    {name:9s} -> {triage[name]:22s} confidence {triage[f'{name}_confidence']:.2f} ({decision})")
-        print("  (This demo model learned from helpdesk tickets, not machine alerts: train on your own incident history "
-              "for real routing; 'ask a human' marks what it is unsure of.)")
+        print("  (This demo model learned from helpdesk tickets, not machine alerts: train on your own incident "
+              "history for real routing; 'ask a human' marks what it is unsure of.)")
 
 
 if __name__ == "__main__":

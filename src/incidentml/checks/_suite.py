@@ -26,8 +26,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 
-from ..exceptions import NotFittedError
 from ..anomaly import AnomalyDetector
+from ..exceptions import NotFittedError
 from ..triage import BaseTriageClassifier
 
 __all__ = ["EXPECTED_FAILURES", "check_estimator", "yield_checks"]
@@ -92,7 +92,8 @@ def check_params_not_mutated_by_fit(estimator: Any) -> None:
     data, kw = _triage_data()
     _fit(est, data, kw)
     after = {k: joblib.hash(v) for k, v in est.get_params(deep=False).items()}
-    assert before == after, f"{type(est).__name__}.fit changed parameters {[k for k in before if before[k] != after[k]]}"
+    changed = [k for k in before if before[k] != after[k]]
+    assert before == after, f"{type(est).__name__}.fit changed parameters {changed}"
 
 
 def check_fit_returns_self(estimator: Any) -> None:
@@ -323,7 +324,7 @@ def check_messy_stream(estimator: Any) -> None:
     times[10] = times[9]  # duplicate
     times[20] = base  # out of order
     times[30] = None  # unknown
-    for x, ti in zip(points, times):
+    for x, ti in zip(points, times, strict=True):
         s = det.score_one(x, ti)
         assert isinstance(s, float) and np.isfinite(s), f"score {s!r} for {x!r}"
         det.learn_one(x, ti)

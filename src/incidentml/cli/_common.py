@@ -10,9 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..exceptions import IncidentMLError, SchemaError
+from ..exceptions import IncidentMLError
+from ..utils import require_columns
 
-__all__ = ["CLIError", "read_table", "write_json", "print_table", "parse_pairs"]
+__all__ = ["CLIError", "parse_pairs", "print_table", "read_table", "require_columns", "write_json"]
 
 
 class CLIError(IncidentMLError, ValueError):
@@ -92,11 +93,3 @@ def print_table(rows: list[dict[str, Any]], columns: list[str], file: Any = None
     print("  ".join("-" * w for w in widths), file=file)
     for row in cells:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)), file=file)
-
-
-def require_columns(frame: pd.DataFrame, columns: list[str], option: str) -> None:
-    """Fail with one line when a named column is absent."""
-    for c in columns:
-        if c not in frame.columns:
-            have = ", ".join(map(repr, list(frame.columns)[:15]))
-            raise SchemaError(f"{option}: column {c!r} is not in the data (columns: {have}).")

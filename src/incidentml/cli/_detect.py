@@ -29,7 +29,8 @@ def _detect(args: Any) -> int:
 
     check_detector(args.detector)
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        raise CLIError(f"--threshold must be between 0 and 1 (scores are calibrated to [0, 1]). Got {args.threshold:g}.")
+        raise CLIError("--threshold must be between 0 and 1 (scores are calibrated to [0, 1]). "
+                       f"Got {args.threshold:g}.")
     path = check_output(args.output)
     frame, metrics = read_metrics(args)
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold

@@ -20,7 +20,8 @@ def register(jobs: Any) -> None:
                                     "debounce and group the anomalies into incidents, forecast breaches of the "
                                     "given limits, and write one incident per line (final state) as JSON.")
     add_metric_options(p, "JSONL file to write: one incident per line")
-    p.add_argument("--entity-col", default=None, help="column naming the host/service of each row (default: one entity)")
+    p.add_argument("--entity-col", default=None,
+                   help="column naming the host/service of each row (default: one entity)")
     p.add_argument("--limit", action="append", default=[], metavar="METRIC=VALUE",
                    help="upper limit of a metric for breach forecasts, e.g. disk_used_pct=95 (repeatable); "
                         "prefix the value with '<' for a lower limit")

@@ -126,8 +126,7 @@ def _emit(result: dict[str, Any], path: str | None) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from ..evaluation import optimize_threshold, read_nab_results, score_corpus
-    from ..evaluation import nab_results_paths
+    from ..evaluation import nab_results_paths, optimize_threshold, read_nab_results, score_corpus
 
     if not Path(args.results).is_dir():
         raise CLIError(

@@ -141,9 +141,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     reports = model.evaluate(frame)
     rows = []
     for name, rep in reports.items():
-        rows.append({"target": name, "n": rep.get("n"), "accuracy": rep.get("accuracy"), "macro_f1": rep.get("macro_f1"),
-                     "top3": rep.get("top3_accuracy"), "ece": rep.get("ece"), "coverage": rep.get("coverage"),
-                     "decided_prec": rep.get("decided_precision"), "crit_recall": rep.get("critical_recall", float("nan")),
+        rows.append({"target": name, "n": rep.get("n"), "accuracy": rep.get("accuracy"),
+                     "macro_f1": rep.get("macro_f1"), "top3": rep.get("top3_accuracy"), "ece": rep.get("ece"),
+                     "coverage": rep.get("coverage"), "decided_prec": rep.get("decided_precision"),
+                     "crit_recall": rep.get("critical_recall", float("nan")),
                      "crit_2low": rep.get("critical_two_low_rate", float("nan"))})
     print_table(rows, ["target", "n", "accuracy", "macro_f1", "top3", "ece", "coverage", "decided_prec",
                        "crit_recall", "crit_2low"])

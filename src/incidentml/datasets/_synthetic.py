@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..exceptions import InvalidParameterError
+
 __all__ = ["make_metric_stream", "make_tickets"]
 
 _CATEGORIES = {
@@ -58,7 +60,7 @@ def make_tickets(n_tickets: int = 300, *, seed: int | None = 0, noise: float = 0
     cats = list(_CATEGORIES)
     prios = np.array(["P1", "P2", "P3", "P4"])
     rows = []
-    for i in range(n_tickets):
+    for _ in range(n_tickets):
         cat = cats[rng.integers(len(cats))]
         team, words, services = _CATEGORIES[cat]
         shown = cats[rng.integers(len(cats))] if rng.random() < noise else cat
@@ -110,9 +112,13 @@ def make_metric_stream(n_series: int = 3, anomaly_rate: float = 0.002, *, n_poin
     True
     """
     if n_series < 1 or n_points < 10:
-        raise ValueError(f"make_metric_stream needs n_series >= 1 and n_points >= 10; got {n_series}, {n_points}.")
+        msg = (f"The 'n_series' and 'n_points' parameters of make_metric_stream must be at least 1 and 10. "
+               f"Got {n_series!r} and {n_points!r} instead.")
+        raise InvalidParameterError(msg)
     if not 0 <= anomaly_rate <= 0.1:
-        raise ValueError(f"anomaly_rate must be in [0, 0.1]; got {anomaly_rate}.")
+        msg = (f"The 'anomaly_rate' parameter of make_metric_stream must be in the range [0, 0.1]. "
+               f"Got {anomaly_rate!r} instead.")
+        raise InvalidParameterError(msg)
     rng = np.random.default_rng(seed)
     times = pd.date_range("2024-01-01", periods=n_points, freq=freq)
     step = (times[1] - times[0]).total_seconds()

@@ -155,7 +155,8 @@ def classification_report(
         abstain = np.asarray(abstain, dtype=bool)
         decided = ~abstain
         report["coverage"] = float(decided.mean())
-        report["decided_precision"] = float((y_pred[decided] == y_true[decided]).mean()) if decided.any() else float("nan")
+        report["decided_precision"] = (float((y_pred[decided] == y_true[decided]).mean()) if decided.any()
+                                       else float("nan"))
     if order is not None:
         rank = {str(c): i for i, c in enumerate(order)}
         crit = {str(c) for c in list(order)[:n_critical]}

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import DataError, IncidentMLError
+from ..exceptions import DataError, IncidentMLError, InvalidParameterError
 from ._nab import NABCorpus
 
 __all__ = ["run_nab_detector"]
@@ -77,7 +77,9 @@ def run_nab_detector(corpus: NABCorpus, detector: str | Callable[[], Any] = "def
 
     n_jobs = (os.cpu_count() or 1) if jobs in (None, -1) else int(jobs)
     if n_jobs < 1:
-        raise DataError(f"jobs must be a positive number of processes (or -1 for all CPUs). Got {jobs}.")
+        msg = (f"The 'jobs' parameter of run_nab_detector must be a positive number of processes (or -1 for all "
+               f"CPUs). Got {jobs!r} instead.")
+        raise InvalidParameterError(msg)
     make: Any = (detector, params) if isinstance(detector, str) else detector
     if isinstance(detector, str):
         from ..anomaly import make_detector

@@ -9,7 +9,21 @@ streaming route (``update``) and the batch route (``run``) give the same inciden
 ``incident.to_ticket()`` hands an incident to a triage model.
 """
 
-from ._incident import SEVERITIES, Incident
+from ._forecast import BreachForecast, BreachForecaster, fit_breach, format_duration
+from ._incident import SEVERITIES, SEVERITY_RULES, EventKind, Incident, IncidentEvent, SeverityRules
 from ._predictor import IncidentPredictor, combine_scores
 
-__all__ = ["SEVERITIES", "Incident", "IncidentPredictor", "combine_scores"]
+__all__ = [
+    "SEVERITIES",
+    "SEVERITY_RULES",
+    "BreachForecast",
+    "BreachForecaster",
+    "EventKind",
+    "Incident",
+    "IncidentEvent",
+    "IncidentPredictor",
+    "SeverityRules",
+    "combine_scores",
+    "fit_breach",
+    "format_duration",
+]

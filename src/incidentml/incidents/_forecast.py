@@ -45,10 +45,10 @@ from scipy.special import stdtrit
 from sklearn.base import BaseEstimator
 
 from .._validation import Interval, Options, validate_params
-from ..utils import to_seconds, to_seconds_array
 from ..exceptions import InvalidParameterError
+from ..utils import to_seconds, to_seconds_array
 
-__all__ = ["BreachForecast", "BreachForecaster", "fit_breach"]
+__all__ = ["BreachForecast", "BreachForecaster", "fit_breach", "format_duration"]
 
 #: Two-sided level of the test that the slope differs from zero (t >= t_{0.975, n-2}).
 SIGNIFICANCE = 0.05
@@ -339,7 +339,7 @@ class BreachForecaster(BaseEstimator):
 
     Notes
     -----
-    ``update`` is O(1); ``forecast`` is O(window) (about 20 µs for 60 points). NaN or infinite
+    ``learn_one`` is O(1); ``forecast`` is O(window) (about 20 µs for 60 points). NaN or infinite
     values, and updates without a time, are skipped. Duplicate and irregular timestamps are
     fine. The state is plain attributes and numpy arrays: pickling mid-stream and resuming gives
     exactly the forecasts of an uninterrupted stream.
@@ -350,7 +350,7 @@ class BreachForecaster(BaseEstimator):
     >>> rng = np.random.default_rng(0)
     >>> fc = BreachForecaster(95, metric="disk_used_pct")
     >>> for i in range(60):  # one point a minute, +0.5 %/min, noise sd 0.3
-    ...     fc.update(60.0 * i, 50 + 0.5 * i + rng.normal(0, 0.3))
+    ...     fc.learn_one(50 + 0.5 * i + rng.normal(0, 0.3), 60.0 * i)
     >>> res = fc.forecast()
     >>> round(res.eta_seconds / 60), round(res.slope_per_hour)
     (31, 30)
@@ -394,14 +394,27 @@ class BreachForecaster(BaseEstimator):
         self.n_seen_ = 0
 
     def update(self, t: Any, value: float) -> None:
+        """Deprecated alias of :meth:`learn_one` with the arguments the other way round.
+
+        .. deprecated:: 0.2
+           Use ``learn_one(value, t)``: every streaming object of incidentml takes the value
+           first and the time second, as the detectors do.
+        """
+        import warnings
+
+        warnings.warn("BreachForecaster.update(t, value) is deprecated; use learn_one(value, t) (value first, as "
+                      "the detectors take it).", FutureWarning, stacklevel=2)
+        self.learn_one(value, t)
+
+    def learn_one(self, value: float, t: Any) -> None:
         """Add one observation; returns ``None``.
 
         Parameters
         ----------
-        t : float, datetime, numpy datetime64 or ISO 8601 string
-            Time of the observation (floats are epoch seconds).
         value : float
             The metric's value; NaN, infinite or ``None`` is skipped.
+        t : float, datetime, numpy datetime64 or ISO 8601 string
+            Time of the observation (floats are epoch seconds).
         """
         if "times_" not in self.__dict__:
             self._init_state()

@@ -4,15 +4,109 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["Incident", "SEVERITIES"]
+__all__ = ["SEVERITIES", "SEVERITY_RULES", "EventKind", "Incident", "IncidentEvent", "SeverityRules"]
 
 #: Severity levels, most severe first.
 SEVERITIES = ("P1", "P2", "P3", "P4")
+
+
+@dataclass(frozen=True)
+class SeverityRules:
+    """How an incident's severity is graded: points for score, spread, duration and a forecast.
+
+    Each rule gives 2 points at its "high" cut and 1 at its "medium" cut: the peak combined
+    score, the number of metrics past the open threshold, the duration from onset, and a breach
+    forecast (2 points when it is due within ``eta_soon`` seconds, else 1). The sum maps to
+    ``P1`` (at least ``p1_points``), ``P2``, ``P3`` and ``P4``.
+
+    Examples
+    --------
+    >>> SEVERITY_RULES.grade(score=0.95, n_metrics=3, duration=600, eta=None)
+    'P2'
+    >>> SEVERITY_RULES.grade(score=0.5, n_metrics=1, duration=60, eta=None)
+    'P4'
+    """
+
+    score_high: float = 0.9
+    score_medium: float = 0.7
+    metrics_high: int = 3
+    metrics_medium: int = 2
+    duration_high: float = 7200.0
+    duration_medium: float = 1800.0
+    eta_soon: float = 1800.0
+    p1_points: int = 5
+    p2_points: int = 3
+    p3_points: int = 1
+
+    def points(self, *, score: float, n_metrics: int, duration: float, eta: float | None) -> int:
+        """The points of one incident (see the class docstring)."""
+        pts = 2 if score >= self.score_high else (1 if score >= self.score_medium else 0)
+        pts += 2 if n_metrics >= self.metrics_high else (1 if n_metrics >= self.metrics_medium else 0)
+        pts += 2 if duration >= self.duration_high else (1 if duration >= self.duration_medium else 0)
+        if eta is not None:
+            pts += 2 if eta <= self.eta_soon else 1
+        return pts
+
+    def grade(self, *, score: float, n_metrics: int, duration: float, eta: float | None) -> str:
+        """The severity level (one of :data:`SEVERITIES`)."""
+        pts = self.points(score=score, n_metrics=n_metrics, duration=duration, eta=eta)
+        if pts >= self.p1_points:
+            return SEVERITIES[0]
+        if pts >= self.p2_points:
+            return SEVERITIES[1]
+        return SEVERITIES[2] if pts >= self.p3_points else SEVERITIES[3]
+
+
+#: The rules :class:`~incidentml.IncidentPredictor` grades severity with.
+SEVERITY_RULES = SeverityRules()
+
+
+class EventKind(StrEnum):
+    """What happened to an incident at one point (compares equal to its string value)."""
+
+    RAISED = "raised"
+    UPDATED = "updated"
+    REOPENED = "reopened"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    """One event of :meth:`IncidentPredictor.update`: its kind and a snapshot of the incident.
+
+    ``event["event"]`` and ``event["incident"]`` still work (the dict form of version 0.1).
+
+    Examples
+    --------
+    >>> ev = IncidentEvent(EventKind.RAISED, Incident(id="db-1-00001", entity="db-1", raised_at=0.0, onset=0.0))
+    >>> ev.kind == "raised", ev["event"] is ev.kind
+    (True, True)
+    """
+
+    kind: EventKind
+    incident: Incident
+
+    _KEYS = ("event", "incident")
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "event":
+            return self.kind
+        if key == "incident":
+            return self.incident
+        raise KeyError(f"An incident event has the keys 'event' and 'incident'; got {key!r}.")
+
+    def keys(self) -> tuple[str, ...]:
+        return self._KEYS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._KEYS)
 
 
 def _iso(seconds: float | None) -> str | None:

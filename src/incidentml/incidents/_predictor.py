@@ -27,8 +27,9 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-import os
+import warnings
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +39,9 @@ from sklearn.base import BaseEstimator
 
 from .._validation import Interval, Options, validate_params
 from ..anomaly import AnomalyDetector, make_detector
+from ..exceptions import DataError, InvalidParameterError, SchemaError
 from ..utils import PersistenceMixin, as_point, column_seconds, to_seconds
-from ..exceptions import DataError, SchemaError
-from ._incident import SEVERITIES, Incident
+from ._incident import SEVERITY_RULES, EventKind, Incident, IncidentEvent
 
 __all__ = ["IncidentPredictor", "combine_scores"]
 
@@ -154,7 +155,7 @@ class _Combiner:
             allowed = self.saturated <= budget
             self.saturated += 1
             return max(pair, lone if allowed else 0.0)
-        level = next((lev for lev, n in zip(self.levels, self.counts) if n <= budget), math.inf)
+        level = next((lev for lev, n in zip(self.levels, self.counts, strict=True) if n <= budget), math.inf)
         for i, lev in enumerate(self.levels):
             if lone >= lev:
                 self.counts[i] += 1
@@ -195,17 +196,21 @@ class _Entity:
 def _limit_spec(spec: Any, name: str) -> tuple[float, str]:
     if isinstance(spec, dict):
         if len(spec) != 1 or next(iter(spec)) not in ("above", "below"):
-            raise DataError(f"limits[{name!r}] must be a number or {{'above': x}} / {{'below': x}}. Got {spec!r}.")
+            msg = (f"The 'limits' parameter of IncidentPredictor must map each metric to a number or "
+                   f"{{'above': x}} / {{'below': x}}. Got {spec!r} for {name!r} instead.")
+            raise InvalidParameterError(msg)
         direction, value = next(iter(spec.items()))
     else:
         direction, value = "above", spec
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DataError(f"limits[{name!r}] must be a finite number. Got {value!r}.")
+        msg = (f"The 'limits' parameter of IncidentPredictor must map each metric to a finite number. "
+               f"Got {value!r} for {name!r} instead.")
+        raise InvalidParameterError(msg)
     return float(value), direction
 
 
 def _entity_job(shell: IncidentPredictor, entity: str, ent: _Entity, X: pd.DataFrame, t: np.ndarray,
-                return_events: bool) -> tuple[str, _Entity, list[Incident], list[dict[str, Any]]]:
+                return_events: bool) -> tuple[str, _Entity, list[Incident], list[IncidentEvent]]:
     """Worker side of a parallel :meth:`IncidentPredictor.run`: one entity, returned whole."""
     shell.entities_ = {entity: ent}
     shell.incidents_ = []
@@ -234,10 +239,10 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
           the ``k`` metrics by Bonferroni). The lone evidence opens at a level learnt from the
           entity's own history: the lowest of ten levels from ``open_threshold`` to 1 that the
           history's graded lone evidence reached on at most ``lone_per_day`` points a day, and always
-          at least one point (after a day of history; before, ``open_threshold``); it is discounted (in ``-log10 q``) so that
-          this level maps to ``open_threshold``, and ignored if no level is rare enough. Saturated
-          lone evidence (at least 0.999: a new extreme, or a tail beyond any grading) is learnt
-          apart: it counts only while the history had it on at most ``lone_per_day`` points a day.
+          at least one point (after a day of history; before, ``open_threshold``); it is discounted
+          (in ``-log10 q``) so that this level maps to ``open_threshold``, and ignored if no level is
+          rare enough. Saturated lone evidence (at least 0.999: a new extreme, or a tail beyond any
+          grading) is learnt apart: it counts only while the history had it on at most ``lone_per_day`` points a day.
           A host whose single metrics keep jumping by chance then opens incidents only when two
           metrics agree; a quiet host still opens on one metric.
         - ``"max"``: the largest per-metric score (the behaviour before version 0.2).
@@ -344,10 +349,14 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             return
         validate_params(self)
         if self.close_threshold > self.open_threshold:
-            raise DataError(f"close_threshold ({self.close_threshold}) must not exceed open_threshold "
-                            f"({self.open_threshold}): incidents close at a lower level than they open.")
+            msg = (f"The 'close_threshold' parameter of IncidentPredictor must be at most open_threshold="
+                   f"{self.open_threshold}. Got {self.close_threshold!r} instead: incidents close at a lower level "
+                   "than they open.")
+            raise InvalidParameterError(msg)
         if self.min_points > self.window_points:
-            raise DataError(f"min_points ({self.min_points}) cannot exceed window_points ({self.window_points}).")
+            msg = (f"The 'min_points' parameter of IncidentPredictor must be at most window_points="
+                   f"{self.window_points}. Got {self.min_points!r} instead.")
+            raise InvalidParameterError(msg)
         self.limits_ = {name: _limit_spec(spec, name) for name, spec in (self.limits or {}).items()}
         self.entities_: dict[str, _Entity] = {}
         self.incidents_: list[Incident] = []
@@ -380,8 +389,8 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------ the state machine
     def _step(self, entity: str, ent: _Entity, t: float, scores: dict[str, float],
-              values: dict[str, float]) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
+              values: dict[str, float]) -> list[IncidentEvent]:
+        events: list[IncidentEvent] = []
         k = ent.k
         ent.k += 1
         if ent.combiner is not None:
@@ -400,7 +409,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             v = values.get(name, math.nan)
             fc = self._forecaster(ent, name)
             if not math.isnan(v):
-                fc.update(t, v)
+                fc.learn_one(v, t)
             f = fc.forecast(t)
             if f is not None and f.eta_seconds is not None and f.eta_seconds <= self.horizon:
                 if forecast is None or f.eta_seconds < forecast.eta_seconds:
@@ -436,9 +445,9 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
                 ent.base = self._evidence(ent)
                 ent.run = None
                 ent.flags.clear()  # the evidence that opened it is spent
-                events.append({"event": "resolved", "incident": copy.deepcopy(inc)})
+                events.append(IncidentEvent(EventKind.RESOLVED, copy.deepcopy(inc)))
             elif before != (inc.severity, [m["name"] for m in inc.metrics], inc.forecast is not None):
-                events.append({"event": "updated", "incident": copy.deepcopy(inc)})
+                events.append(IncidentEvent(EventKind.UPDATED, copy.deepcopy(inc)))
             return events
 
         opening = combined >= self.open_threshold and sum(ent.flags) >= self.min_points
@@ -448,7 +457,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             if inc is not None and ent.since_resolved <= self.cooldown_points:
                 inc.status = "open"
                 inc.resolved_at = None
-                event = "reopened"
+                event = EventKind.REOPENED
             else:
                 ent.n_raised += 1
                 inc = Incident(id=f"{entity}-{ent.n_raised:05d}", entity=entity, raised_at=t,
@@ -456,10 +465,10 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
                 self.incidents_.append(inc)
                 ent.incident = inc
                 ent.base = {}
-                event = "raised"
+                event = EventKind.RAISED
             ent.quiet = 0
             self._refresh(inc, ent, t, combined, forecast)
-            events.append({"event": event, "incident": copy.deepcopy(inc)})
+            events.append(IncidentEvent(event, copy.deepcopy(inc)))
         return events
 
     def _refresh(self, inc: Incident, ent: _Entity, t: float, combined: float, forecast: Any,
@@ -496,17 +505,10 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         return acc
 
     def _severity(self, inc: Incident) -> str:
-        pts = 0
-        pts += 2 if inc.score >= 0.9 else (1 if inc.score >= 0.7 else 0)
-        n = sum(1 for m in inc.metrics if m["peak"] >= self.open_threshold)
-        pts += 2 if n >= 3 else (1 if n >= 2 else 0)
         end = inc.resolved_at if inc.resolved_at is not None else inc.updated_at
-        dur = end - inc.onset
-        pts += 2 if dur >= 7200 else (1 if dur >= 1800 else 0)
-        if inc.forecast and inc.forecast.get("eta_seconds") is not None:
-            eta = inc.forecast["eta_seconds"]
-            pts += 2 if eta <= 1800 else 1
-        return SEVERITIES[0] if pts >= 5 else SEVERITIES[1] if pts >= 3 else SEVERITIES[2] if pts >= 1 else SEVERITIES[3]
+        eta = inc.forecast.get("eta_seconds") if inc.forecast else None
+        n_metrics = sum(1 for m in inc.metrics if m["peak"] >= self.open_threshold)
+        return SEVERITY_RULES.grade(score=inc.score, n_metrics=n_metrics, duration=end - inc.onset, eta=eta)
 
     @staticmethod
     def _summary(inc: Incident) -> str:
@@ -533,23 +535,32 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         return " ".join(parts)
 
     # ------------------------------------------------------------------------------ streaming route
-    def update(self, t: Any, metrics: dict[str, Any], entity: str = "default") -> list[dict[str, Any]]:
+    def update(self, x: Any, t: Any = None, entity: str = "default") -> list[IncidentEvent]:
         """Feed one point of one entity; return the events it caused.
 
         Parameters
         ----------
+        x : dict
+            Metric name to value (NaN/None are skipped), as the detectors take it.
         t : timestamp
             A datetime, pandas Timestamp, numpy datetime64, ISO string or epoch seconds.
-        metrics : dict
-            Metric name to value (NaN/None are skipped).
         entity : str, default="default"
 
         Returns
         -------
-        list of dict
-            ``{"event": "raised" | "updated" | "reopened" | "resolved", "incident": Incident}``
-            (a snapshot of the incident at that moment).
+        list of IncidentEvent
+            Each with ``kind`` (:class:`EventKind`: raised, updated, reopened or resolved) and
+            ``incident`` (a snapshot of the incident at that moment).
+
+        .. versionchanged:: 0.2
+           The point comes first and the time second, as in every detector; the 0.1 order
+           ``update(t, metrics)`` still works with a ``FutureWarning``.
         """
+        if not isinstance(x, Mapping) and isinstance(t, Mapping):
+            warnings.warn("IncidentPredictor.update(t, metrics) is deprecated: pass the point first, "
+                          "update(metrics, t), as the detectors take it.", FutureWarning, stacklevel=2)
+            x, t = t, x
+        metrics = x
         self._setup()
         ts = to_seconds(t)
         if math.isnan(ts):
@@ -595,7 +606,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             X = frame.iloc[idx][metrics].astype(float)
             X.columns = names
             jobs.append((str(entity), X, secs[idx]))
-        events: list[dict[str, Any]] = []
+        events: list[IncidentEvent] = []
         if n_jobs == 1 or len(jobs) < 2:
             for entity, X, t in jobs:
                 events.extend(self._run_entity(entity, self._entity(entity), X, t, return_events))
@@ -635,7 +646,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
                 det.learn_one(x, t[i])
         vals = X.to_numpy(dtype=np.float64, na_value=np.nan)
         vals = np.where(np.isfinite(vals), vals, np.nan)
-        events: list[dict[str, Any]] = []
+        events: list[IncidentEvent] = []
         for i in range(len(X)):
             row = per_values[i]
             scores = {names[j]: float(row[j]) for j in range(len(names)) if not math.isnan(row[j])}

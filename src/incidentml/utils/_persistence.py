@@ -161,7 +161,8 @@ def load_model_file(path: str | os.PathLike[str], *, expected_kind: str | None =
                f"{manifest.get('payload_bytes')}. Copy or save the file again.")
         raise ModelFileError(msg)
     if not hmac.compare_digest(hashlib.sha256(payload).hexdigest(), str(manifest.get("payload_sha256", ""))):
-        msg = f"Model file '{path}' is corrupt or was modified: its payload does not match its SHA-256. Refusing to load it."
+        msg = (f"Model file '{path}' is corrupt or was modified: its payload does not match its SHA-256. "
+               "Refusing to load it.")
         raise ModelFileError(msg)
     key = _key()
     signed = "hmac_sha256" in manifest
@@ -229,7 +230,7 @@ class PersistenceMixin:
             "incidentml_version": __version__,
             "dependencies": {"python": platform.python_version(), "numpy": np.__version__,
                              "joblib": joblib.__version__},
-            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "params": {k: repr(v) for k, v in params.items()},
         }
         manifest.update(self._manifest_extra())
@@ -253,6 +254,7 @@ class PersistenceMixin:
         """
         obj, _ = load_model_file(path, expected_kind=cls._model_kind)
         if not isinstance(obj, cls):
-            msg = f"Model file '{path}' holds a {type(obj).__name__}, not a {cls.__name__}. Load it with {type(obj).__name__}.load."
+            found = type(obj).__name__
+            msg = f"Model file '{path}' holds a {found}, not a {cls.__name__}. Load it with {found}.load."
             raise ModelFileError(msg)
         return obj

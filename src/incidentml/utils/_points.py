@@ -71,7 +71,7 @@ def as_columns(X: Any) -> tuple[list[str], np.ndarray]:
     if isinstance(X, pd.DataFrame):
         names = [str(c) for c in X.columns]
         cols = []
-        for name, col in zip(names, X.columns):
+        for name, col in zip(names, X.columns, strict=True):
             series = X[col]
             if series.dtype.kind not in "biuf":
                 converted = pd.to_numeric(series, errors="coerce")
