@@ -32,7 +32,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 from . import anomaly, checks, datasets, evaluation, exceptions, incidents, triage, utils
 from .anomaly import make_detector
-from .incidents import Incident, IncidentPredictor
 from .exceptions import (
     DataError,
     IncidentMLError,
@@ -41,6 +40,7 @@ from .exceptions import (
     NotFittedError,
     SchemaError,
 )
+from .incidents import Incident, IncidentPredictor
 from .triage import TriageModel, normalize_text
 
 __all__ = [

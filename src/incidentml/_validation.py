@@ -34,6 +34,7 @@ class Interval:
             return False
         if not isinstance(value, numbers.Real) or value != value:  # NaN never valid
             return False
+        value = float(value)
         if self.left is not None:
             if value < self.left or (value == self.left and self.closed in ("right", "neither")):
                 return False

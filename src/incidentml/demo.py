@@ -15,7 +15,7 @@ import warnings
 
 __all__ = ["main"]
 
-NEW_INCIDENTS = [
+NEW_INCIDENTS: list[dict[str, str | None]] = [
     {"title": "Laptop screen cracked",
      "description": "Hi, my laptop screen cracked after it fell off the desk this morning. I need a replacement "
                     "or a loaner ASAP. Asset tag 4471, thanks, John",
@@ -59,7 +59,8 @@ def main() -> int:
               f"at {100 * model.target_precision:.0f}% precision")
     print("\nTriaging new incidents:")
     for i, ticket in enumerate(NEW_INCIDENTS, 1):
-        text = (ticket["title"] or "(empty)") + " | " + (ticket["description"].replace("\n", " ")[:70] or "(empty)")
+        description = (ticket["description"] or "").replace("\n", " ")[:70]
+        text = (ticket["title"] or "(empty)") + " | " + (description or "(empty)")
         print(f"\n[{i}] {text}")
         explanation = model.explain(ticket, top=4)
         for name, e in explanation.items():

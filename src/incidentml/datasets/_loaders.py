@@ -18,17 +18,30 @@ _ENV = "INCIDENTML_DATA"
 def data_home() -> Path:
     """The folder holding the bundled samples.
 
-    ``$INCIDENTML_DATA`` when set, else the ``datasets/`` folder of the source checkout this
-    package was installed from.
+    ``$INCIDENTML_DATA`` when set; else the copy shipped inside the installed package
+    (``incidentml/datasets/data``); else the top-level ``datasets/`` folder of the source checkout
+    an editable install points to.
+
+    Examples
+    --------
+    >>> (data_home() / "endava_tickets_sample.csv").exists()
+    True
     """
     env = os.environ.get(_ENV)
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[3] / "datasets")
+    if env:
+        candidates = [Path(env)]
+    else:
+        here = Path(__file__).resolve().parent
+        candidates = [here / "data", here.parents[2] / "datasets"]
     for c in candidates:
-        if (c / "README.md").exists():
+        if (c / "endava_tickets_sample.csv").exists():
             return c
-    msg = (f"The bundled datasets folder was not found (looked in {', '.join(map(str, candidates))}). "
-           f"Set {_ENV} to the 'datasets' folder of an incidentml checkout.")
+    where = ", ".join(map(str, candidates))
+    if env:
+        msg = f"{_ENV}={env} does not hold the bundled samples (looked for endava_tickets_sample.csv in {where})."
+    else:
+        msg = (f"The bundled samples were not found (looked in {where}): the installation is incomplete. "
+               f"Reinstall incidentml, or set {_ENV} to the 'datasets' folder of an incidentml checkout.")
     raise SchemaError(msg)
 
 

@@ -130,45 +130,44 @@ def classification_report(
     >>> r["accuracy"], r["critical_recall"], r["critical_two_low_rate"]
     (0.5, 0.5, 0.5)
     """
-    y_true = np.asarray([str(v) for v in y_true], dtype=object)
-    y_pred = np.asarray([str(v) for v in y_pred], dtype=object)
-    n = len(y_true)
+    truth = np.asarray([str(v) for v in y_true], dtype=object)
+    predicted = np.asarray([str(v) for v in y_pred], dtype=object)
+    n = len(truth)
     report: dict[str, Any] = {"n": int(n)}
     if n == 0:
         return report
-    labels = sorted(set(y_true))
-    report["accuracy"] = float(accuracy_score(y_true, y_pred))
-    report["macro_f1"] = float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
-    recalls = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    labels = sorted(set(truth))
+    report["accuracy"] = float(accuracy_score(truth, predicted))
+    report["macro_f1"] = float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0))
+    recalls = recall_score(truth, predicted, labels=labels, average=None, zero_division=0)
     report["per_class_recall"] = {str(c): float(r) for c, r in zip(labels, recalls, strict=True)}
     if proba is not None and classes is not None:
         proba = np.asarray(proba, dtype=float)
         classes = [str(c) for c in classes]
-        report["top3_accuracy"] = top_k_accuracy(list(y_true), proba, classes, k=3)
-        correct = y_pred == y_true
+        report["top3_accuracy"] = top_k_accuracy(list(truth), proba, classes, k=3)
+        correct = np.asarray(predicted == truth)
         # confidence of the label actually predicted (not always the most probable one under a cost rule)
         col = {c: i for i, c in enumerate(classes)}
-        idx = np.array([col.get(v, -1) for v in y_pred])
+        idx = np.array([col.get(v, -1) for v in predicted])
         confidence = np.where(idx >= 0, proba[np.arange(n), np.maximum(idx, 0)], proba.max(axis=1))
         report["ece"] = expected_calibration_error(correct, confidence)
     if abstain is not None:
-        abstain = np.asarray(abstain, dtype=bool)
-        decided = ~abstain
+        decided = ~np.asarray(abstain, dtype=bool)
         report["coverage"] = float(decided.mean())
-        report["decided_precision"] = (float((y_pred[decided] == y_true[decided]).mean()) if decided.any()
+        report["decided_precision"] = (float((predicted[decided] == truth[decided]).mean()) if decided.any()
                                        else float("nan"))
     if order is not None:
         rank = {str(c): i for i, c in enumerate(order)}
         crit = {str(c) for c in list(order)[:n_critical]}
-        true_r = np.array([rank.get(v, -1) for v in y_true])
-        pred_r = np.array([rank.get(v, -1) for v in y_pred])
-        is_crit = np.isin(y_true, list(crit))
-        pred_crit = np.isin(y_pred, list(crit))
+        true_r = np.array([rank.get(v, -1) for v in truth])
+        pred_r = np.array([rank.get(v, -1) for v in predicted])
+        is_crit = np.isin(truth, list(crit))
+        pred_crit = np.isin(predicted, list(crit))
         report["critical_labels"] = sorted(crit, key=lambda c: rank[c])
         report["critical_support"] = int(is_crit.sum())
         report["critical_recall"] = float(pred_crit[is_crit].mean()) if is_crit.any() else float("nan")
         report["critical_precision"] = float(is_crit[pred_crit].mean()) if pred_crit.any() else float("nan")
-        most = y_true == str(order[0])
+        most = np.asarray(truth == str(order[0]))
         if most.any():
             two_low = (pred_r[most] >= true_r[most] + 2) | (pred_r[most] < 0)
             report["critical_two_low_rate"] = float(two_low.mean())

@@ -418,7 +418,7 @@ def load_nab_corpus(data_dir: str | Path, labels_path: str | Path) -> NABCorpus:
                 raise DataError(
                     f"Labels file '{labels_path}': window [{start}, {end}] of {key!r} ends before it starts."
                 )
-            windows.append(tuple(pair))
+            windows.append((pair[0], pair[1]))
         files[key] = NABFile(ts, values, tuple(sorted(windows)), name=key)
     return NABCorpus(files)
 
