@@ -38,3 +38,74 @@ def test_version_and_typing_marker():
 
     assert incidentml.__version__ == version("incidentml")
     assert (Path(incidentml.__file__).parent / "py.typed").exists()
+
+
+SRC = Path(incidentml.__file__).parent
+REPO = SRC.parents[1]
+
+#: What each subpackage may import from the others (by their public names only). ``utils`` is the
+#: bottom layer and imports no other subpackage; ``exceptions`` and ``_validation`` sit beside it.
+ALLOWED = {
+    "utils": set(),
+    "datasets": {"utils"},
+    "evaluation": {"utils", "anomaly"},
+    "anomaly": {"utils"},
+    "incidents": {"utils", "anomaly"},
+    "triage": {"utils", "evaluation"},
+    "checks": {"utils", "anomaly", "triage", "datasets"},
+    "cli": {"utils", "anomaly", "incidents", "triage", "evaluation", "datasets"},
+}
+
+
+def _imports(path: Path) -> list[tuple[str, int]]:
+    """Absolute module names imported by one source file, with their line numbers."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ".".join(path.relative_to(SRC.parent).with_suffix("").parts[:-1])
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            names = [f"{mod}.{a.name}" for a in node.names]
+            out += [(mod, node.lineno)] + [(n, node.lineno) for n in names if n.split(".")[-1].startswith("_")
+                                          and not n.endswith("__version__")]
+        elif isinstance(node, ast.Import):
+            out += [(a.name, node.lineno) for a in node.names]
+    return [(m, ln) for m, ln in out if m.startswith("incidentml")]
+
+
+def test_no_package_reaches_into_another_private_module():
+    """Subpackages use each other through public names only, and only downwards in the layering."""
+    problems = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC).parts
+        if len(parts) < 2:
+            continue  # top-level modules (demo, exceptions, _validation) may use any public name
+        own = parts[0]
+        for mod, line in _imports(path):
+            bits = mod.split(".")
+            if len(bits) < 2 or bits[1] == own or bits[1] in {"exceptions", "_validation", "__version__"}:
+                continue
+            where = f"{path.relative_to(SRC)}:{line} imports {mod}"
+            if any(b.startswith("_") for b in bits[2:]):
+                problems.append(f"{where} (a private module of another package)")
+            elif own in ALLOWED and bits[1] not in ALLOWED[own]:
+                problems.append(f"{where} ({own} may use only {sorted(ALLOWED[own])})")
+    assert not problems, "\n".join(problems)
+
+
+def test_notebooks_and_readme_use_public_names_only():
+    """Notebooks and the README import nothing private (``incidentml.x._y``)."""
+    import re
+
+    files = sorted((REPO / "notebooks").glob("*.ipynb")) + [REPO / "README.md"]
+    bad = []
+    for f in files:
+        if f.exists():
+            bad += [f"{f.name}: {m}" for m in re.findall(r"incidentml(?:\.\w+)*\._[a-z]\w*", f.read_text(encoding="utf-8"))]
+    assert not bad, bad
