@@ -38,13 +38,14 @@ The first ``warmup`` points score 0. Every step is streaming with bounded memory
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .._validation import Interval
 from ._jit import jit
-from ._likelihood import learn_moments
+from ._calibration import calibrated, learn_moments
 from .base import KernelDetector, Stage
 
 __all__ = ["StreamingLikelihoodDetector"]
@@ -61,21 +62,7 @@ _TABLE = _HEAD + 3 * _RING
 _DAY = 86400.0
 _PROFILE_MIN_COUNT = 3.0  # visits a time-of-day slot needs before it is used
 _PROFILE_FLOOR = 0.1  # floor of a slot's spread, relative to the global spread
-_LN10 = math.log(10.0)
 _REST_SQUEEZE = 0.999  # a resting score is at most this share of alert_level
-
-
-@jit
-def _tail_score(z):  # pragma: no cover - compiled
-    """-log10 of the N(0, 1) upper tail at ``z``, mapped to [0, 1) by L / (L + 10)."""
-    if z < 8.0:
-        lq = -math.log10(0.5 * math.erfc(z / math.sqrt(2.0)))
-    else:  # asymptotic tail, erfc underflows
-        lq = (0.5 * z * z + math.log(z) + 0.9189385332046727) / _LN10
-    if lq < 0.0:
-        lq = 0.0
-    return lq / (lq + 10.0)
-
 
 
 @jit
@@ -97,20 +84,6 @@ def _fast_raw(state, pos, filled, sw, z):  # pragma: no cover - compiled
     for j in range(1, cnt):
         tot += state[_ZRING + (pos - j) % sw]
     return math.log1p(tot / cnt)
-
-
-@jit
-def _calibrated(state, k, avg, min_std, scale=1.0):  # pragma: no cover - compiled
-    """Tail score of ``avg`` against the running mean ``state[k]`` and variance ``state[k + 1]``.
-
-    The standardised value is divided by ``scale`` first (``scale > 1``: a stricter calibration).
-    """
-    mean = state[k]
-    sd = math.sqrt(state[k + 1])
-    fl = min_std * (1.0 + abs(mean))
-    if sd < fl:
-        sd = fl
-    return _tail_score((avg - mean) / sd / scale)
 
 
 @jit
@@ -166,12 +139,12 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
         avg = _ring_average(state, _ZRING, pos, filled, sw, z)
         sc = 0.0
         if n >= warm:
-            sc = _calibrated(state, 6, avg, min_std)
+            sc = calibrated(state, 6, avg, min_std)
         fraw = 0.0
         if fast > 0.0:  # 1b. fast channel: the last 3 points' z, calibrated more strictly, only if it alerts
             fraw = _fast_raw(state, pos, filled, sw, z)
             if n >= warm:
-                sf = _calibrated(state, _FAST, fraw, min_std, fast)
+                sf = calibrated(state, _FAST, fraw, min_std, fast)
                 if sf >= level and sf > sc:
                     sc = sf
         # 2. pattern novelty
@@ -189,7 +162,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
             rn = 1.0 / (1.0 + state[_TABLE + cell]) if n > 3.0 else 0.0
             navg = _ring_average(state, _NRING, int(state[18]), int(state[19]), sw, rn)
             if n >= warm:
-                s2 = _calibrated(state, 8, navg, min_std)
+                s2 = calibrated(state, 8, navg, min_std)
                 if s2 > sc:
                     sc = s2
         # 3. time-of-day profile (4. its calibration)
@@ -210,7 +183,7 @@ def default_kernel(values, times, state, params, out, learn):  # pragma: no cove
                 tn = int(state[22])
                 tavg = _ring_average(state, _TRING, tn % sw, tn, sw, tz)
                 if n >= warm:
-                    s3 = _calibrated(state, 20, tavg, min_std)
+                    s3 = calibrated(state, 20, tavg, min_std)
                     if s3 > sc:
                         sc = s3
         if has_range:
@@ -456,6 +429,13 @@ class StreamingLikelihoodDetector(KernelDetector):
         self.alert_level = alert_level
         self.rest = rest
         self.fast_scale = fast_scale
+
+    @classmethod
+    def _unit_test_params(cls) -> Iterator[dict[str, Any]]:
+        # a short warm-up and rest so calibrated scores move within the checks' short streams;
+        # 5 bins keep the novelty table at 125 counters per metric
+        yield {"warmup": 50, "bins": 5, "rest": 50}
+        yield {"fast_scale": 4.0, "day_slots": 0, "spatial_tolerance": None}
 
     def _stages(self) -> list[Stage]:
         tol = -1.0 if self.spatial_tolerance is None else float(self.spatial_tolerance)

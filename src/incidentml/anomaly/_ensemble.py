@@ -10,9 +10,11 @@ pass in are never modified.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import clone
 
 from .._validation import Options, validate_params
@@ -97,12 +99,13 @@ class Ensemble(AnomalyDetector):
     Examples
     --------
     >>> import numpy as np
-    >>> from incidentml.anomaly import Ensemble
+    >>> from incidentml.anomaly import Ensemble, tail_probability_to_score
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(10, 1, 600)
     >>> x[500] = 25
     >>> scores = Ensemble().score_many(x)
-    >>> bool(scores[500] > 0.5), bool(scores[:500].max() < 0.5)
+    >>> cut = tail_probability_to_score(1e-5)  # the score of a one-in-100,000 event: 1/3
+    >>> bool(scores[500] > cut), bool(scores[:500].max() < cut)
     (True, True)
     """
 
@@ -114,6 +117,14 @@ class Ensemble(AnomalyDetector):
     def __init__(self, detectors: list[Any] | None = None, combine: str = "mean") -> None:
         self.detectors = detectors
         self.combine = combine
+
+    @classmethod
+    def _unit_test_params(cls) -> Iterator[dict[str, Any]]:
+        from ._forecast import ForecastResidual
+        from ._robust import RobustZScore
+
+        yield {"detectors": [RobustZScore(warmup=50), ForecastResidual(warmup=50)]}
+        yield {"combine": "geometric"}
 
     # -- nested parameters (sklearn composition) ------------------------------------------------
     def _members_named(self) -> list[tuple[str, AnomalyDetector]]:
@@ -195,17 +206,25 @@ class Ensemble(AnomalyDetector):
             out[k] = float(_combine(vals, self.combine))
         return out
 
-    def score_many(self, X: Any, t: Any = None, *, learn: bool = True) -> np.ndarray:
-        """Each member's ``score_many`` over the batch, combined row by row (equals the loop)."""
+    def score_many(self, X: Any, t: Any = None, *, learn: bool = True,
+                   return_contributions: bool = False) -> Any:
+        """Each member's ``score_many`` over the batch, combined row by row (equals the loop).
+
+        With ``return_contributions=True`` also returns each metric's contribution, the members'
+        contributions combined as in :meth:`contributions_one` (NaN where no member reports it).
+        """
         members = self._members()
-        cols = [np.asarray(est.score_many(X, t, learn=learn), dtype=np.float64) for est in members]
+        if not return_contributions:
+            cols = [np.asarray(est.score_many(X, t, learn=learn), dtype=np.float64) for est in members]
+            if learn:
+                self.n_seen_ += len(cols[0]) if cols else 0
+            return _combine(np.vstack(cols), self.combine, axis=0)
+        runs = [est.score_many(X, t, learn=learn, return_contributions=True) for est in members]
+        scores = _combine(np.vstack([np.asarray(s, dtype=np.float64) for s, _ in runs]), self.combine, axis=0)
         if learn:
-            self.n_seen_ += len(cols[0]) if cols else 0
-        return _combine(np.vstack(cols), self.combine, axis=0)
-
-    def reset(self) -> Ensemble:
-        """Forget everything learned (parameters are kept); returns ``self``."""
-        for attr in ("members_", "n_seen_"):
-            self.__dict__.pop(attr, None)
-        return self
-
+            self.n_seen_ += len(scores)
+        names = list(runs[0][1].columns)
+        per = np.stack([np.asarray(c, dtype=np.float64) for _, c in runs])  # (members, n, k)
+        reported = ~np.isnan(per).all(axis=0)
+        combined = _combine(np.where(np.isfinite(per), per, 0.0), self.combine, axis=0)
+        return scores, pd.DataFrame(np.where(reported, combined, np.nan), columns=names)

@@ -19,11 +19,12 @@ is 7 floats per metric.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from .._validation import Interval
 from ._jit import jit
-from ._likelihood import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
+from ._calibration import calibration_stage
 from .base import KernelDetector, Stage
 
 __all__ = ["ForecastResidual"]
@@ -127,17 +128,18 @@ class ForecastResidual(KernelDetector):
     warmup : int, default=150
         Points each metric needs before it scores anything but 0.
     short_window, history, min_std
-        Settings of the likelihood step (see :mod:`incidentml.anomaly._likelihood`).
+        Settings of the likelihood step (see :mod:`incidentml.anomaly._calibration`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from incidentml.anomaly import ForecastResidual
+    >>> from incidentml.anomaly import ForecastResidual, tail_probability_to_score
     >>> rng = np.random.default_rng(0)
     >>> x = 0.05 * np.arange(800) + rng.normal(0, 0.5, 800)
     >>> x[600:] += 1.0 * np.arange(200)  # the slope jumps from 0.05 to 1.05 per step
     >>> scores = ForecastResidual().score_many(x)
-    >>> bool(scores[600:620].max() > 0.5), bool(scores[200:600].max() < 0.5)
+    >>> cut = tail_probability_to_score(1e-5)  # the score of a one-in-100,000 event: 1/3
+    >>> bool(scores[600:620].max() > cut), bool(scores[200:600].max() < cut)
     (True, True)
     """
 
@@ -168,11 +170,14 @@ class ForecastResidual(KernelDetector):
         self.history = history
         self.min_std = min_std
 
+    @classmethod
+    def _unit_test_params(cls) -> Iterator[dict[str, Any]]:
+        yield {"warmup": 50}  # calibrated scores move within the checks' short streams
+        yield {"phi": 1.0, "calibrate": False}
+
     def _stages(self) -> list[Stage]:
         params = (self.alpha, self.beta, self.phi, self.spread_alpha, self.clip, 20.0)
         stages = [Stage(forecast_kernel, params, 7, _init_state)]
         if self.calibrate:
-            stages.append(Stage(likelihood_kernel,
-                                likelihood_params(self.short_window, self.history, self.warmup, self.min_std),
-                                LIKELIHOOD_STATE))
+            stages.append(calibration_stage(self.short_window, self.history, self.warmup, self.min_std))
         return stages

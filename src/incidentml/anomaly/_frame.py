@@ -7,7 +7,6 @@ Wide: one row per timestamp, one numeric column per metric of the same entity (t
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -15,16 +14,12 @@ import pandas as pd
 
 from .._validation import Interval
 from ..exceptions import DataError, InvalidParameterError, SchemaError
+from ._calibration import DEFAULT_THRESHOLD
 from ._registry import make_detector
-from ..utils import LongSchema, as_columns, column_seconds, validate_long_frame, validate_metric_frame
+from ..utils import LongSchema, column_seconds, validate_long_frame, validate_metric_frame
 from .base import AnomalyDetector
 
 __all__ = ["DEFAULT_THRESHOLD", "score_frame", "score_long"]
-
-#: Default cut for ``is_anomaly``. Scores are calibrated against each series' own history, so one cut
-#: means the same rarity on every series (for the default detector, 0.5 is a tail probability of
-#: about 1e-10; its own alerts start at 0.45).
-DEFAULT_THRESHOLD = 0.5
 
 
 def _detector(detector: str | AnomalyDetector) -> AnomalyDetector:
@@ -84,22 +79,8 @@ def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metr
         order = np.arange(n)
     X = frame[metrics].iloc[order]
     t = None if secs is None else secs[order]
-    if "return_contributions" in inspect.signature(det.score_many).parameters:
-        scores, per = det.score_many(X, t, return_contributions=True)
-        per_values = np.asarray(per, dtype=np.float64)
-    else:  # a detector without a batch route for contributions: the one-point loop
-        names, values = as_columns(X)
-        per_values = np.full((n, len(names)), np.nan)
-        scores = np.empty(n)
-        for i in range(n):
-            x = dict(zip(names, values[i].tolist()))
-            ti = None if t is None or np.isnan(t[i]) else float(t[i])
-            contrib = det.contributions_one(x, ti)
-            scores[i] = det.score_one(x, ti)
-            for j, name in enumerate(names):
-                if name in contrib:
-                    per_values[i, j] = contrib[name]
-            det.learn_one(x, ti)
+    scores, per = det.score_many(X, t, return_contributions=True)
+    per_values = np.asarray(per, dtype=np.float64)
     with np.errstate(all="ignore"):
         has = ~np.isnan(per_values).all(axis=1)
         top_idx = np.where(has, np.nanargmax(np.where(np.isnan(per_values), -np.inf, per_values), axis=1), -1)

@@ -19,6 +19,7 @@ seen get a slot (``3 * max_keys + 2 * max_keys**2`` floats); later metrics are i
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ import pandas as pd
 
 from .._validation import Interval, validate_params
 from ._jit import jit
-from ._likelihood import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
+from ._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
 from ..utils import to_seconds_array
 from .base import UNSCORABLE, AnomalyDetector, as_columns, as_point
 
@@ -197,7 +198,7 @@ class MultivariateDetector(AnomalyDetector):
     warmup : int, default=150
         Points before the detector scores anything but 0.
     short_window, history, min_std
-        Settings of the likelihood step (see :mod:`incidentml.anomaly._likelihood`).
+        Settings of the likelihood step (see :mod:`incidentml.anomaly._calibration`).
 
     Notes
     -----
@@ -209,14 +210,15 @@ class MultivariateDetector(AnomalyDetector):
     Examples
     --------
     >>> import numpy as np
-    >>> from incidentml.anomaly import MultivariateDetector
+    >>> from incidentml.anomaly import MultivariateDetector, tail_probability_to_score
     >>> rng = np.random.default_rng(0)
     >>> common = rng.normal(0, 1, 800)
     >>> X = {"cpu": common + rng.normal(0, 0.2, 800), "load": common + rng.normal(0, 0.2, 800)}
     >>> X["cpu"][700:705] += 3.0  # cpu up, load down: each plausible alone, together they break the relation
     >>> X["load"][700:705] -= 3.0
     >>> scores = MultivariateDetector().score_many(X)
-    >>> bool(scores[700:705].max() > 0.5), bool(scores[200:700].max() < 0.5)
+    >>> cut = tail_probability_to_score(1e-5)  # the score of a one-in-100,000 event: 1/3
+    >>> bool(scores[700:705].max() > cut), bool(scores[200:700].max() < cut)
     (True, True)
     """
 
@@ -249,6 +251,12 @@ class MultivariateDetector(AnomalyDetector):
         self.short_window = short_window
         self.history = history
         self.min_std = min_std
+
+    @classmethod
+    def _unit_test_params(cls) -> Iterator[dict[str, Any]]:
+        # a short warm-up; 8 slots keep the correlation state small (river's check streams have 6 metrics)
+        yield {"warmup": 50, "max_keys": 8}
+        yield {"shrinkage": 1.0, "max_keys": 2}
 
     # -- internals ----------------------------------------------------------------------------
     def _init_state(self) -> None:
@@ -392,9 +400,3 @@ class MultivariateDetector(AnomalyDetector):
             top = np.nanmax(np.where(np.isnan(contrib), -np.inf, contrib), axis=1, initial=0.0)
             contrib = np.where(top[:, None] > 0, scores[:, None] * contrib / top[:, None], 0.0 * contrib)
         return scores, pd.DataFrame(contrib, columns=names)
-
-    def reset(self) -> MultivariateDetector:
-        """Forget everything learned (parameters are kept); returns ``self``."""
-        for attr in ("slots_", "keys_", "cov_", "cnt_", "lik_state_", "n_seen_"):
-            self.__dict__.pop(attr, None)
-        return self

@@ -15,7 +15,7 @@ Available models (``model=``):
     :class:`river.preprocessing.StandardScaler`. Not seeded: it is deterministic.
 
 The raw river score of a point (computed before the model learns it) goes through the same anomaly
-likelihood as the kernel detectors (:func:`~incidentml.anomaly._likelihood.likelihood_kernel` on
+likelihood as the kernel detectors (:func:`~incidentml.anomaly._calibration.likelihood_kernel` on
 one-element arrays with one state array), so the output is in [0, 1]; ``calibrate=False`` returns
 river's raw score unchanged. Half-space trees' score (one minus the normalized mass, crowded
 just below 1) is calibrated as ``-log(mass)``. The calibration starts once the model is ready
@@ -34,12 +34,14 @@ river 0.26 has no robust random cut forest (RRCF): there is no ``"rrcf"`` model.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .._validation import Interval, Options, validate_params
-from ._likelihood import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
+from ._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
 from ..utils import to_seconds_array
 from .base import UNSCORABLE, AnomalyDetector, as_columns, as_point
 
@@ -76,7 +78,7 @@ class RiverDetector(AnomalyDetector):
     warmup : int, default=150
         Points before the calibrated score is anything but 0.
     short_window, history
-        Settings of the likelihood step (see :mod:`incidentml.anomaly._likelihood`).
+        Settings of the likelihood step (see :mod:`incidentml.anomaly._calibration`).
     min_std : float, default=0.01
         Smallest spread the likelihood step assumes, relative to ``1 + |mean|`` of the raw score
         (lower than the kernel detectors' 0.05: river's raw scores are not z-scores).
@@ -89,12 +91,13 @@ class RiverDetector(AnomalyDetector):
     Examples
     --------
     >>> import numpy as np
-    >>> from incidentml.anomaly import RiverDetector
+    >>> from incidentml.anomaly import RiverDetector, tail_probability_to_score
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(10, 1, 800)
     >>> x[700:730] += 15  # a level shift
     >>> scores = RiverDetector("svm").score_many(x)
-    >>> bool(scores[700:730].max() > 0.5), bool(scores[300:700].max() < 0.5)
+    >>> cut = tail_probability_to_score(1e-5)  # the score of a one-in-100,000 event: 1/3
+    >>> bool(scores[700:730].max() > cut), bool(scores[300:700].max() < cut)
     (True, True)
     """
 
@@ -123,9 +126,13 @@ class RiverDetector(AnomalyDetector):
         self.min_std = min_std
 
     @classmethod
-    def _test_params(cls) -> dict[str, Any]:
-        # the shared check suite compares two fresh copies: river's trees and projections must be seeded
-        return {"seed": 0}
+    def _unit_test_params(cls) -> Iterator[dict[str, Any]]:
+        # the check suites compare two fresh copies: river's trees and projections must be seeded;
+        # a shorter warm-up lets the calibrated score move within the checks' short streams
+        yield {"seed": 0, "warmup": 50}
+        yield {"model": "loda", "seed": 0, "n_random_cuts": 10}
+        yield {"model": "svm", "calibrate": False}
+        yield {"model": "hst", "seed": 0, "settings": {"n_trees": 5, "height": 6, "window_size": 50}}
 
     # -- internals ----------------------------------------------------------------------------
     def _ensure(self) -> None:
@@ -199,10 +206,13 @@ class RiverDetector(AnomalyDetector):
         raw = self._raw(point)
         return self._calibrated(raw, learn=False)
 
-    def score_many(self, X: Any, t: Any = None, *, learn: bool = True) -> np.ndarray:
+    def score_many(self, X: Any, t: Any = None, *, learn: bool = True,
+                   return_contributions: bool = False) -> Any:
         """Score every row of ``X`` in order (test-then-train when ``learn=True``).
 
-        The one-point loop, computing each river score once; ``t`` is checked but not used.
+        The one-point loop, computing each river score once; ``t`` is checked but not used. With
+        ``return_contributions=True`` also returns a DataFrame holding the score for every finite
+        metric of the row (river's models do not split a score between features).
         """
         self._ensure()
         names, values = as_columns(X)
@@ -212,10 +222,7 @@ class RiverDetector(AnomalyDetector):
             point = {k: v for k, v in zip(names, row) if not math.isnan(v)}
             out[i] = self._step(point, learn) if learn else (
                 self._calibrated(self._raw(point), False) if point else UNSCORABLE)
-        return out
-
-    def reset(self) -> RiverDetector:
-        """Forget everything learned (parameters are kept); returns ``self``."""
-        for attr in ("scaler_", "model_", "lik_params_", "lik_state_", "n_seen_"):
-            self.__dict__.pop(attr, None)
-        return self
+        if not return_contributions:
+            return out
+        per = np.where(np.isnan(values), np.nan, out[:, None])
+        return out, pd.DataFrame(per, columns=names)

@@ -10,11 +10,12 @@ barely moves the baseline while a lasting level shift is absorbed within a few `
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from .._validation import Interval
 from ._jit import jit
-from ._likelihood import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
+from ._calibration import calibration_stage
 from .base import KernelDetector, Stage
 
 __all__ = ["RobustZScore"]
@@ -97,17 +98,18 @@ class RobustZScore(KernelDetector):
     warmup : int, default=150
         Points each metric needs before it scores anything but 0.
     short_window, history, min_std
-        Settings of the likelihood step (see :mod:`incidentml.anomaly._likelihood`).
+        Settings of the likelihood step (see :mod:`incidentml.anomaly._calibration`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from incidentml.anomaly import RobustZScore
+    >>> from incidentml.anomaly import RobustZScore, tail_probability_to_score
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(10, 1, 600)
     >>> x[500] = 25
     >>> scores = RobustZScore().score_many(x)
-    >>> bool(scores[500] > 0.5), bool(scores[:500].max() < 0.5)
+    >>> cut = tail_probability_to_score(1e-5)  # the score of a one-in-100,000 event: 1/3
+    >>> bool(scores[500] > cut), bool(scores[:500].max() < cut)
     (True, True)
     """
 
@@ -133,10 +135,13 @@ class RobustZScore(KernelDetector):
         self.history = history
         self.min_std = min_std
 
+    @classmethod
+    def _unit_test_params(cls) -> Iterator[dict[str, Any]]:
+        yield {"warmup": 50}  # calibrated scores move within the checks' short streams
+        yield {"differences": False, "calibrate": False}
+
     def _stages(self) -> list[Stage]:
         stages = [Stage(robust_kernel, (self.alpha, self.clip, 20.0, float(self.differences)), 6)]
         if self.calibrate:
-            stages.append(Stage(likelihood_kernel,
-                                likelihood_params(self.short_window, self.history, self.warmup, self.min_std),
-                                LIKELIHOOD_STATE))
+            stages.append(calibration_stage(self.short_window, self.history, self.warmup, self.min_std))
         return stages

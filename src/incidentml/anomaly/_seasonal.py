@@ -27,11 +27,12 @@ with, and only update, a plain non-seasonal robust level and spread kept alongsi
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from .._validation import Interval, Options
 from ._jit import jit
-from ._likelihood import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
+from ._calibration import calibration_stage
 from .base import KernelDetector, Stage
 
 __all__ = ["SeasonalDetector"]
@@ -189,7 +190,7 @@ class SeasonalDetector(KernelDetector):
     warmup : int, default=150
         Points each metric needs before it scores anything but 0.
     short_window, history, min_std
-        Settings of the likelihood step (see :mod:`incidentml.anomaly._likelihood`).
+        Settings of the likelihood step (see :mod:`incidentml.anomaly._calibration`).
 
     Notes
     -----
@@ -200,13 +201,14 @@ class SeasonalDetector(KernelDetector):
     Examples
     --------
     >>> import numpy as np
-    >>> from incidentml.anomaly import SeasonalDetector
+    >>> from incidentml.anomaly import SeasonalDetector, tail_probability_to_score
     >>> rng = np.random.default_rng(0)
     >>> t = np.arange(0, 14 * 86400, 1800.0)  # two weeks, every 30 minutes
     >>> x = 10 + 5 * np.sin(2 * np.pi * t / 86400) + rng.normal(0, 0.3, len(t))
     >>> x[540] = 5.0  # the trough's value at the time of the daily peak
     >>> scores = SeasonalDetector().score_many(x, t)
-    >>> bool(scores[540] > 0.5), bool(scores[200:540].max() < 0.5)
+    >>> cut = tail_probability_to_score(1e-5)  # the score of a one-in-100,000 event: 1/3
+    >>> bool(scores[540] > cut), bool(scores[200:540].max() < cut)
     (True, True)
     """
 
@@ -242,6 +244,11 @@ class SeasonalDetector(KernelDetector):
         self.history = history
         self.min_std = min_std
 
+    @classmethod
+    def _unit_test_params(cls) -> Iterator[dict[str, Any]]:
+        yield {"warmup": 50}  # calibrated scores move within the checks' short streams
+        yield {"bucket_minutes": 240, "weekly": "day", "utc_offset": -5.0, "warmup": 50}
+
     def _stages(self) -> list[Stage]:
         n_slots = -(-1440 // self.bucket_minutes)
         groups = _WEEK_GROUPS[self.weekly]
@@ -250,7 +257,5 @@ class SeasonalDetector(KernelDetector):
         size = _HEAD + 3 * n_slots * (1 + groups if groups > 1 else 1)
         stages = [Stage(seasonal_kernel, params, size)]
         if self.calibrate:
-            stages.append(Stage(likelihood_kernel,
-                                likelihood_params(self.short_window, self.history, self.warmup, self.min_std),
-                                LIKELIHOOD_STATE))
+            stages.append(calibration_stage(self.short_window, self.history, self.warmup, self.min_std))
         return stages

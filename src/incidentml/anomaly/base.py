@@ -14,12 +14,14 @@ import abc
 import math
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Self
 
 import numpy as np
 import pandas as pd
+from river.base import AnomalyDetector as RiverAnomalyDetector
+from river.base import Base as RiverBase
 from sklearn.base import BaseEstimator
 
 from .._validation import validate_params
@@ -32,15 +34,55 @@ __all__ = ["AnomalyDetector", "KernelDetector", "Stage", "as_columns", "as_point
 UNSCORABLE = 0.0
 
 
-class AnomalyDetector(PersistenceMixin, BaseEstimator, abc.ABC):
-    """Base class of streaming anomaly detectors (river's ``learn_one``/``score_one`` contract).
+class AnomalyDetector(PersistenceMixin, BaseEstimator, RiverAnomalyDetector):
+    """Base class of streaming anomaly detectors: a river anomaly detector and a scikit-learn estimator.
 
     Higher scores mean more anomalous. The constructor only stores hyperparameters; state is
     created on the first ``learn_one`` and lives in attributes ending with an underscore.
+
+    Subclasses implement :meth:`learn_one` and :meth:`score_one`; :meth:`score_many`,
+    :meth:`contributions_one` and :meth:`reset` have default implementations (the one-point loop,
+    the score for every metric, forgetting the underscore attributes) that faster detectors
+    override with the same answers.
+
+    Every detector is a :class:`river.base.AnomalyDetector`: it goes into river pipelines
+    (``preprocessing.StandardScaler() | detector``), river's anomaly filters and
+    ``river.evaluate.progressive_val_score``, and passes ``river.checks``. It is a
+    :class:`sklearn.base.BaseEstimator` too: ``get_params``/``set_params`` and
+    ``sklearn.base.clone`` work next to river's ``clone``. Where the two parents define the same
+    name, the choice is pinned below.
     """
 
     _parameter_constraints: dict[str, list[Any]] = {}
 
+    # -- the two parents ---------------------------------------------------------------------------
+    # scikit-learn answers: get_params / set_params, sklearn.base.clone (__sklearn_clone__), pickling
+    # (__getstate__ / __setstate__) and the displays: __repr__ is sklearn's compact, valid-Python form
+    # (only the parameters that differ from their defaults), _repr_html_ its HTML diagram.
+    # river answers: clone(new_params) / _get_params / mutate, _is_stochastic (a ``seed`` left None),
+    # _tags / _more_tags, _supervised (False: learn_one takes no target), __or__ / __ror__
+    # (pipelines), __str__ (the class name, used in pipeline descriptions) and _memory_usage.
+    # Both clones build a fresh, unfitted detector from the constructor parameters alone.
+    __repr__ = BaseEstimator.__repr__
+    _repr_html_ = BaseEstimator._repr_html_
+    __str__ = RiverBase.__str__
+    clone = RiverBase.clone
+
+    @classmethod
+    def _unit_test_params(cls) -> Iterator[dict[str, Any]]:
+        """Cheap parameter sets for the test suites (river's convention; the first one is :meth:`_test_params`)."""
+        yield {}
+
+    @classmethod
+    def _test_params(cls) -> dict[str, Any]:
+        """Settings incidentml's own check suite applies: the first of :meth:`_unit_test_params`."""
+        return dict(next(iter(cls._unit_test_params()), {}))
+
+    def _unit_test_skips(self) -> set[str]:
+        """Names of the ``river.checks`` this detector cannot pass (each one says why in a comment)."""
+        return set()
+
+    # -- the streaming contract ----------------------------------------------------------------
     @abc.abstractmethod
     def learn_one(self, x: Any, t: Any = None) -> None:
         """Update the detector with one point; returns ``None``."""
@@ -50,26 +92,62 @@ class AnomalyDetector(PersistenceMixin, BaseEstimator, abc.ABC):
         """Anomaly score of one point, without learning from it."""
 
     def contributions_one(self, x: Any, t: Any = None) -> dict[str, float]:
-        """Each metric's share of the evidence for this point (default: the score for every key)."""
+        """Each finite metric's share of the evidence for this point (default: the score for every one)."""
         s = self.score_one(x, t)
-        return {k: s for k in as_point(x)}
+        return {k: s for k, v in as_point(x).items() if not math.isnan(v)}
 
-    def score_many(self, X: Any, t: Any = None, *, learn: bool = True) -> np.ndarray:
-        """Score every row of ``X`` in order; with ``learn=True``, learn each row after scoring it.
+    def score_many(self, X: Any, t: Any = None, *, learn: bool = True,
+                   return_contributions: bool = False) -> Any:
+        """Score every row of ``X`` in order (test-then-train when ``learn=True``).
 
         The result equals the loop ``score_one(x_i, t_i)`` then ``learn_one(x_i, t_i)`` (or only
-        ``score_one`` with ``learn=False``).
+        ``score_one`` with ``learn=False``). This default runs that loop; detectors with a batch
+        route override it with the same answers.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or dict of arrays
+            One row per point; columns are metrics (see :func:`~incidentml.utils.as_columns`).
+        t : sequence of timestamps, optional
+            One per row (datetimes, datetime64, ISO strings or epoch seconds).
+        learn : bool, default=True
+            Learn each row after scoring it.
+        return_contributions : bool, default=False
+            Also return a DataFrame of each metric's contribution (:meth:`contributions_one`;
+            NaN where the metric had no value).
+
+        Returns
+        -------
+        scores : ndarray of shape (n,)
+        contributions : DataFrame of shape (n, k), only with ``return_contributions=True``
         """
         names, values = as_columns(X)
-        times = to_seconds_array(t, len(values))
-        out = np.empty(len(values))
-        for i in range(len(values)):
+        n = len(values)
+        times = to_seconds_array(t, n)
+        out = np.empty(n)
+        per = np.full((n, len(names)), np.nan) if return_contributions else None
+        col = {name: j for j, name in enumerate(names)}
+        for i in range(n):
             x = dict(zip(names, values[i].tolist()))
             ti = None if math.isnan(times[i]) else float(times[i])
+            if per is not None:
+                for key, share in self.contributions_one(x, ti).items():
+                    j = col.get(key)
+                    if j is not None:
+                        per[i, j] = share
             out[i] = self.score_one(x, ti)
             if learn:
                 self.learn_one(x, ti)
+        if per is not None:
+            return out, pd.DataFrame(per, columns=names)
         return out
+
+    def reset(self) -> Self:
+        """Forget everything learned (the trailing-underscore attributes; parameters are kept); returns ``self``."""
+        params = set(self.get_params(deep=False))
+        for attr in [k for k in vars(self) if k.endswith("_") and not k.startswith("__") and k not in params]:
+            delattr(self, attr)
+        return self
 
     # -- persistence: PersistenceMixin.save / load ------------------------------------------------
     _model_kind = "incidentml.AnomalyDetector"
@@ -221,12 +299,6 @@ class KernelDetector(AnomalyDetector):
         if return_contributions:
             return scores, pd.DataFrame(per, columns=names)
         return scores
-
-    def reset(self) -> KernelDetector:
-        """Forget everything learned (parameters are kept); returns ``self``."""
-        for attr in ("_pipeline_", "states_", "n_seen_"):
-            self.__dict__.pop(attr, None)
-        return self
 
     def __getstate__(self) -> dict[str, Any]:
         # compiled kernels are module-level functions: store stage states, rebuild kernels on load

@@ -25,7 +25,6 @@ batch scores, so it gives exactly the incidents of the streaming route :meth:`In
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 import warnings
 from collections import deque
@@ -629,21 +628,12 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         return (self.incidents(), events) if return_events else self.incidents()
 
     def _run_entity(self, entity: str, ent: _Entity, X: pd.DataFrame, t: np.ndarray,
-                     return_events: bool) -> list[dict[str, Any]]:
+                     return_events: bool) -> list[IncidentEvent]:
         """One entity's rows (time order) through its detector's batch route and the state machine."""
         det = ent.detector
         names = list(X.columns)
-        if "return_contributions" in inspect.signature(det.score_many).parameters:
-            _, per = det.score_many(X, t, return_contributions=True)
-            per_values = np.asarray(per, dtype=np.float64)
-        else:
-            per_values = np.full((len(X), len(names)), np.nan)
-            for i, x in enumerate(X.to_dict("records")):
-                c = det.contributions_one(x, t[i])
-                for j, name in enumerate(names):
-                    if name in c:
-                        per_values[i, j] = c[name]
-                det.learn_one(x, t[i])
+        _, per = det.score_many(X, t, return_contributions=True)
+        per_values = np.asarray(per, dtype=np.float64)
         vals = X.to_numpy(dtype=np.float64, na_value=np.nan)
         vals = np.where(np.isfinite(vals), vals, np.nan)
         events: list[IncidentEvent] = []

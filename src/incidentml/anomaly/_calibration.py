@@ -1,0 +1,173 @@
+"""The one calibration scale of incidentml's detectors, and the threshold that goes with it.
+
+Every calibrated detector answers in [0, 1] on the same scale, so one threshold means the same
+rarity whatever the detector or the series. A raw score ``r`` (a z-score, a distance, river's
+outlier score) is turned into a tail probability against the series' own history, the *anomaly
+likelihood* of Ahmad et al. (2017): the average of ``r`` over the last ``short_window`` points is
+compared with the long-run mean and variance of that average (exponentially weighted, about
+``history`` points), and ``q`` is the Gaussian upper-tail probability of its standardised value.
+The score is
+
+    L = -log10(q),    score = L / (L + 10)
+
+so an ordinary point scores near 0, a one-in-10^5 event 1/3, a one-in-10^10 event 0.5
+(:data:`DEFAULT_THRESHOLD`) and the score approaches 1 as the event gets rarer, without saturating.
+This is the scale of the default detector
+(:class:`~incidentml.anomaly.StreamingLikelihoodDetector`), which calls the same compiled
+functions inside its own kernel; every other family appends :func:`calibration_stage` to its raw
+detector.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from ._jit import jit
+
+if TYPE_CHECKING:
+    from .base import Stage
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "LIKELIHOOD_STATE",
+    "TAIL_SCALE",
+    "calibrated",
+    "calibration_stage",
+    "learn_moments",
+    "likelihood_kernel",
+    "likelihood_params",
+    "score_to_tail_probability",
+    "tail_probability_to_score",
+    "tail_score",
+]
+
+#: ``score = L / (L + TAIL_SCALE)`` with ``L = -log10(tail probability)``: the score is 0.5 when
+#: ``L == TAIL_SCALE``.
+TAIL_SCALE = 10.0
+
+#: Default cut for ``is_anomaly``: a tail probability of 1e-10 (``L = 10``). The default detector's
+#: own alerts start at 0.45 (its ``alert_level``, a tail probability of about 7e-9).
+DEFAULT_THRESHOLD = 0.5
+
+_RING = 64  # largest short window
+#: Floats of state the calibration stage keeps per metric: ``[n, mean, var, pos, filled, ring...]``.
+LIKELIHOOD_STATE = 5 + _RING
+_LN10 = math.log(10.0)
+
+
+def tail_probability_to_score(q: float) -> float:
+    """The calibrated score of an event with upper-tail probability ``q`` (in (0, 1]).
+
+    Examples
+    --------
+    >>> tail_probability_to_score(1e-10)
+    0.5
+    >>> round(tail_probability_to_score(1e-5), 4)
+    0.3333
+    """
+    lq = max(-math.log10(q), 0.0)
+    return lq / (lq + TAIL_SCALE)
+
+
+def score_to_tail_probability(score: float) -> float:
+    """The tail probability a calibrated score stands for (the inverse of :func:`tail_probability_to_score`).
+
+    Examples
+    --------
+    >>> score_to_tail_probability(0.5)
+    1e-10
+    """
+    if score >= 1.0:
+        return 0.0
+    return 10.0 ** (-TAIL_SCALE * score / (1.0 - score))
+
+
+@jit
+def tail_score(z):  # pragma: no cover - compiled
+    """-log10 of the N(0, 1) upper tail at ``z``, mapped to [0, 1) by L / (L + 10)."""
+    if z < 8.0:
+        lq = -math.log10(0.5 * math.erfc(z / math.sqrt(2.0)))
+    else:  # asymptotic tail, erfc underflows
+        lq = (0.5 * z * z + math.log(z) + 0.9189385332046727) / _LN10
+    if lq < 0.0:
+        lq = 0.0
+    return lq / (lq + 10.0)
+
+
+@jit
+def calibrated(state, k, avg, min_std, scale=1.0):  # pragma: no cover - compiled
+    """Tail score of ``avg`` against the running mean ``state[k]`` and variance ``state[k + 1]``.
+
+    The spread is floored at ``min_std * (1 + |mean|)``. The standardised value is divided by
+    ``scale`` first (``scale > 1``: a stricter calibration).
+    """
+    mean = state[k]
+    sd = math.sqrt(state[k + 1])
+    fl = min_std * (1.0 + abs(mean))
+    if sd < fl:
+        sd = fl
+    return tail_score((avg - mean) / sd / scale)
+
+
+@jit
+def learn_moments(state, k, value, count, ha):  # pragma: no cover - compiled
+    """Exponentially weighted mean and variance at ``state[k]``, ``state[k + 1]`` (plain average early on)."""
+    a = ha
+    if 1.0 / (count + 1.0) > a:
+        a = 1.0 / (count + 1.0)
+    if count == 0.0:
+        state[k] = value
+        state[k + 1] = 0.0
+    else:
+        dd = value - state[k]
+        state[k] += a * dd
+        state[k + 1] = (1.0 - a) * (state[k + 1] + a * dd * dd)
+
+
+def likelihood_params(short_window: int, history: int, warmup: int, min_std: float) -> tuple[float, ...]:
+    """Pack the calibration stage's parameters (``short_window`` is capped at 64)."""
+    return (float(min(max(short_window, 1), _RING)), 1.0 / max(history, 1), float(warmup), float(min_std))
+
+
+@jit
+def likelihood_kernel(values, times, state, params, out, learn):  # pragma: no cover - compiled
+    """The calibration stage: raw scores in, calibrated scores in [0, 1) out (0 during the warm-up)."""
+    # state: [n, mean, var, pos, filled, ring...]
+    k = int(params[0])
+    alpha = params[1]
+    warmup = params[2]
+    min_std = params[3]
+    ring_n = k - 1
+    for i in range(values.shape[0]):
+        raw = values[i]
+        n = state[0]
+        filled = int(state[4])
+        pos = int(state[3])
+        total = raw
+        for j in range(filled):
+            total += state[5 + j]
+        avg = total / (filled + 1)
+        if n < warmup:
+            out[i] = 0.0
+        else:
+            out[i] = calibrated(state, 1, avg, min_std)
+        if learn:
+            learn_moments(state, 1, avg, n, alpha)
+            if ring_n > 0:
+                state[5 + pos] = raw
+                pos += 1
+                if pos >= ring_n:
+                    pos = 0
+                if filled < ring_n:
+                    filled += 1
+            state[3] = pos
+            state[4] = filled
+            state[0] = n + 1.0
+
+
+def calibration_stage(short_window: int, history: int, warmup: int, min_std: float) -> Stage:
+    """The calibration as a :class:`~incidentml.anomaly.Stage`, to append to a raw detector's stages."""
+    from .base import Stage
+
+    return Stage(likelihood_kernel, likelihood_params(short_window, history, warmup, min_std), LIKELIHOOD_STATE)
