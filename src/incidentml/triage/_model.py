@@ -3,183 +3,45 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import platform
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm import tqdm
 
 from .._validation import Interval, Options, validate_params
-from ..evaluation import abstention_threshold, classification_report
-from ..exceptions import DataError, NotFittedError, RareClassWarning, SchemaError
+from ..evaluation import classification_report
+from ..exceptions import DataError, NotFittedError, SchemaError
 from ..utils._persistence import load_model_file, save_model_file
+from ._classifier import TriageClassifier
 from ._features import TicketFeaturizer
+from ._head import (  # noqa: F401  (_Head: model files of 0.2 pickled it under this module)
+    KNOWN_PRIORITY_SCALES,
+    _documents,
+    _Head,
+    _is_missing_label,
+    _jsonable,
+    _ngram_range,
+    _structured,
+    _to_float,
+)
 from ._text import normalize_text
 from .base import BaseTriageClassifier
 
 __all__ = ["TriageModel", "KNOWN_PRIORITY_SCALES"]
 
-#: Label vocabularies recognised as ordinal when ``ordinal="auto"``, most severe first
-#: (compared case-insensitively; a target is ordinal when all its labels are on one scale).
-KNOWN_PRIORITY_SCALES: tuple[tuple[str, ...], ...] = (
-    ("p0", "p1", "p2", "p3", "p4", "p5"),
-    ("sev0", "sev1", "sev2", "sev3", "sev4", "sev5"),
-    ("sev-0", "sev-1", "sev-2", "sev-3", "sev-4", "sev-5"),
-    ("blocker", "critical", "major", "minor", "trivial"),
-    ("critical", "high", "medium", "moderate", "low", "planning"),
-    ("urgent", "high", "normal", "low"),
-    ("emergency", "urgent", "high", "normal", "low"),
-    ("1 - critical", "2 - high", "3 - moderate", "4 - low", "5 - planning"),
-)
-
-_CALIBRATION_MAX_CLASSES = 30  # above this, temperature scaling (one parameter) is used
-_COST_GRID = tuple(float(w) for w in np.round(np.r_[np.arange(1.0, 4.0, 0.1), np.arange(4.0, 10.0, 0.5), 10, 15, 20, 30, 50], 2))
-
-
-def _ngram_range(value: Any) -> bool:
-    return (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) and v >= 1 for v in value)
-            and value[0] <= value[1])
-
-
-_ngram_range.description = "a tuple (min_n, max_n) of ints with 1 <= min_n <= max_n"  # type: ignore[attr-defined]
-
-
-def _is_missing_label(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    if v is pd.NA or v is pd.NaT:
-        return True
-    return isinstance(v, str) and not v.strip()
-
-
-class _Head:
-    """One target's linear classifier, calibrator, decision rule and abstention cut."""
-
-    def __init__(self, name: str, column: str, classes: np.ndarray, coef: np.ndarray, intercept: np.ndarray):
-        self.name = name
-        self.column = column
-        self.classes = classes
-        self.coef = coef  # (n_classes or 1, n_features), float32
-        self.intercept = intercept
-        self.calibrator: LogisticRegression | None = None
-        self.temperature = 1.0
-        self.order: list[str] | None = None
-        self.cost: np.ndarray | None = None
-        self.underprediction_cost = 1.0
-        self.threshold = 0.0
-        self.coverage = float("nan")
-        self.merged: list[str] = []
-
-    def scores(self, X: Any) -> np.ndarray:
-        s = np.asarray(X @ self.coef.T, dtype=np.float64) + self.intercept
-        if s.shape[1] == 1:
-            s = np.hstack([-s, s])
-        return s
-
-    def proba_from_scores(self, s: np.ndarray) -> np.ndarray:
-        if self.calibrator is not None:
-            return self.calibrator.predict_proba(s)
-        return softmax(s * self.temperature, axis=1)
-
-    def decide(self, proba: np.ndarray) -> np.ndarray:
-        if self.cost is None:
-            return np.argmax(proba, axis=1)
-        return np.argmin(proba @ self.cost, axis=1)
-
-
-def _ordinal_cost(classes: Sequence[str], order: Sequence[str], weight: float, n_critical: int = 1) -> np.ndarray:
-    """Cost of predicting column j when the truth is row i.
-
-    0/1 loss, except that a critical incident (one of the ``n_critical`` most severe levels)
-    predicted as a non-critical level costs ``weight``. Mistakes among non-critical levels
-    keep cost 1, so raising the weight does not push Minor tickets up to Major.
-    """
-    rank = {c: i for i, c in enumerate(order)}
-    r = np.array([rank[c] for c in classes], dtype=float)
-    cost = (r[:, None] != r[None, :]).astype(float)
-    crit_true = r[:, None] < n_critical
-    crit_pred = r[None, :] < n_critical
-    cost[np.broadcast_to(crit_true & ~crit_pred, cost.shape)] = weight
-    return cost
-
-
-def _fit_svc(X: Any, y: np.ndarray, C: float, class_weight: Any,
-             seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One LinearSVC on class indices ``y``: (coef, intercept, seen class indices).
-
-    A fold can miss rare classes, so ``seen`` says which classes the rows of ``coef`` are
-    (liblinear keeps a single row for two classes). A fold with one class only gets a zero model.
-    """
-    seen = np.unique(y).astype(np.intp)
-    if len(seen) < 2:
-        return np.zeros((1, X.shape[1]), dtype=np.float32), np.zeros(1), seen
-    if isinstance(class_weight, dict):
-        class_weight = {k: v for k, v in class_weight.items() if k in set(seen.tolist())}
-    clf = LinearSVC(C=C, class_weight=class_weight, random_state=seed, max_iter=2000, tol=1e-4)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # liblinear's ConvergenceWarning; the folds are checked by calibration
-        clf.fit(X, y)
-    return clf.coef_.astype(np.float32), clf.intercept_.astype(np.float64), seen
-
-
-def _full_scores(X: Any, coef: np.ndarray, intercept: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
-    """Decision scores in all ``n_classes`` columns; a class the model never saw scores below every other."""
-    if len(seen) < 2:
-        s = np.zeros((X.shape[0], 1))
-    else:
-        s = np.asarray(X @ coef.T, dtype=np.float64) + intercept
-        if s.shape[1] == 1:
-            s = np.hstack([-s, s])
-    if len(seen) == n_classes:
-        return s
-    out = np.repeat(s.min(axis=1, keepdims=True) - 1.0, n_classes, axis=1)
-    out[:, seen] = s
-    return out
-
-
-def _average_folds(results: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                   n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the fold models (``final_model="average"``), each class over the folds that saw it."""
-    if n_classes == 2:
-        full = [(c, i) for c, i, seen in results if len(seen) == 2]
-        return np.mean([c for c, _ in full], axis=0), np.mean([i for _, i in full], axis=0)
-    n_features = results[0][0].shape[1]
-    total = np.zeros((n_classes, n_features))
-    total_icpt = np.zeros(n_classes)
-    n = np.zeros(n_classes)
-    for coef, icpt, seen in results:
-        if len(seen) < 2:
-            continue
-        if coef.shape[0] == 1:  # a fold with two classes: liblinear's one row scores seen[1] against seen[0]
-            coef, icpt = np.vstack([-coef, coef]), np.r_[-icpt, icpt]
-        total[seen] += coef
-        total_icpt[seen] += icpt
-        n[seen] += 1
-    n = np.maximum(n, 1)
-    return total / n[:, None], total_icpt / n
-
-
-def _infer_order(labels: Sequence[str]) -> list[str] | None:
-    lower = {lab.strip().lower(): lab for lab in labels}
-    for scale in KNOWN_PRIORITY_SCALES:
-        if set(lower) <= set(scale) and len(lower) >= 2:
-            return [lower[s] for s in scale if s in lower]
-    return None
+#: The constructor parameters every per-target TriageClassifier shares with its TriageModel.
+_SHARED_PARAMS = ("C", "class_weight", "word_ngram_range", "char_ngram_range", "max_features", "min_df", "max_chars",
+                  "target_precision", "min_class_size", "rare_classes", "other_label", "underprediction_cost",
+                  "critical_recall", "n_critical", "cv", "shuffle", "final_model", "calibration", "n_jobs",
+                  "random_state")
 
 
 class TriageModel(BaseTriageClassifier):
@@ -426,12 +288,17 @@ class TriageModel(BaseTriageClassifier):
             raise SchemaError(msg)
 
     def _documents(self, frame: pd.DataFrame, text_columns: Sequence[str]) -> list[str]:
-        parts = [frame[c].tolist() for c in text_columns]
-        docs = []
-        for fields in zip(*parts, strict=True):
-            docs.append(" ".join(t for t in (normalize_text(f, max_chars=self.max_chars) for f in fields) if t))
-        return docs
+        return _documents(frame, text_columns, self.max_chars)
 
+    def _estimator(self, name: str, text_cols: Sequence[str], features: Sequence[str]) -> TriageClassifier:
+        """An unfitted TriageClassifier for target ``name``, with this model's parameters."""
+        ordinal: Any = None
+        if isinstance(self.ordinal, dict) and name in self.ordinal:
+            ordinal = [str(v) for v in self.ordinal[name]]
+        elif self.ordinal == "auto":
+            ordinal = "auto"
+        params = {k: getattr(self, k) for k in _SHARED_PARAMS}
+        return TriageClassifier(text=list(text_cols), features=list(features), ordinal=ordinal, **params)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None, *, text: str | Sequence[str] | None = None,
@@ -534,9 +401,22 @@ class TriageModel(BaseTriageClassifier):
             cat, num = _structured(frame, categorical, numeric)
             Xmat = featurizer.fit_transform(docs, cat, num)
             bar.update(1)
-            heads: dict[str, _Head] = {}
+            estimators: dict[str, TriageClassifier] = {}
             for name, column in target_map.items():
-                heads[name] = self._fit_head(name, column, frame[column], Xmat, ordinal_spec, seed, bar)
+                values = frame[column].tolist()
+                mask = np.array([not _is_missing_label(v) for v in values])
+                if not mask.any():
+                    msg = (f"Target {name!r} (column {column!r}) has no labelled rows. Fill in labels or drop the "
+                           "target.")
+                    raise DataError(msg)
+                y_target = np.array([str(v).strip() for v, m in zip(values, mask, strict=True) if m], dtype=object)
+                est = self._estimator(name, text_cols, features)
+                head = est._fit_head(Xmat[np.flatnonzero(mask)], y_target, name=name, column=column, seed=seed,
+                                     bar=bar)
+                est._set_fitted(head, featurizer, "table", text_cols, categorical, numeric)
+                # each head reads the columns of the model: it predicts from frame[text + features] alone
+                validate_data(est, frame[text_cols + features].iloc[:0], reset=True, skip_check_array=True)
+                estimators[name] = est
         finally:
             bar.close()
         # everything learned: only now replace the fitted state
@@ -546,7 +426,8 @@ class TriageModel(BaseTriageClassifier):
         self.numeric_columns_ = numeric
         self.targets_ = dict(target_map)
         self.featurizer_ = featurizer
-        self.heads_ = heads
+        self.estimators_ = estimators
+        heads = self.heads_
         self.classes_ = {n: h.classes for n, h in heads.items()}
         self.thresholds_ = {n: h.threshold for n, h in heads.items()}
         self.coverage_ = {n: h.coverage for n, h in heads.items()}
@@ -560,145 +441,38 @@ class TriageModel(BaseTriageClassifier):
         self.created_at_ = datetime.now(timezone.utc).isoformat(timespec="seconds")
         return self
 
-    def _fit_head(self, name: str, column: str, raw: pd.Series, Xmat: Any, ordinal_spec: Any, seed: int,
-                  bar: Any) -> _Head:
-        values = raw.tolist()
-        mask = np.array([not _is_missing_label(v) for v in values])
-        if not mask.any():
-            msg = f"Target {name!r} (column {column!r}) has no labelled rows. Fill in labels or drop the target."
-            raise DataError(msg)
-        y = np.array([str(v).strip() for v, m in zip(values, mask, strict=True) if m], dtype=object)
-        rows = np.flatnonzero(mask)
-        labels, counts = np.unique(y, return_counts=True)
-        order = None
-        if isinstance(ordinal_spec, dict) and name in ordinal_spec:
-            order = [str(v) for v in ordinal_spec[name]]
-            unknown = sorted(set(labels) - set(order))
-            if unknown:
-                msg = (f"Target {name!r} has label {unknown[0]!r}, which is not in its ordinal scale {order}. "
-                       "Add it to the scale or fix the label.")
-                raise DataError(msg)
-            order = [o for o in order if o in set(labels)]
-        elif ordinal_spec == "auto":
-            order = _infer_order(list(labels))
-        merged: list[str] = []
-        rare = labels[counts < self.min_class_size]
-        if len(rare) and self.rare_classes != "keep":
-            if order is not None:
-                tiny = labels[counts < 2]
-                if len(tiny):
-                    keep = ~np.isin(y, tiny)
-                    warnings.warn(f"Target {name!r}: levels {list(tiny)} have a single row and are left out of "
-                                  "training.", RareClassWarning, stacklevel=3)
-                    y, rows = y[keep], rows[keep]
-                    order = [o for o in order if o not in set(tiny)]
-            elif self.rare_classes == "error":
-                msg = (f"Target {name!r} (column {column!r}) has {len(rare)} label(s) with fewer than "
-                       f"{self.min_class_size} rows, e.g. {rare[0]!r} ({int(counts[labels == rare[0]][0])} rows). "
-                       "Add examples, relabel them, or use rare_classes='keep' to train them as they are or "
-                       f"rare_classes='merge' to fold them into {self.other_label!r}.")
-                raise DataError(msg)
-            else:
-                merged = [str(r) for r in rare]
-                y = np.where(np.isin(y, rare), self.other_label, y)
-                warnings.warn(f"Target {name!r}: {len(rare)} label(s) with fewer than {self.min_class_size} rows "
-                              f"merged into {self.other_label!r}: {merged[:10]}{' ...' if len(merged) > 10 else ''}",
-                              RareClassWarning, stacklevel=3)
-        classes, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
-        if len(classes) < 2:
-            msg = (f"Target {name!r} (column {column!r}) has a single class {classes[0]!r} in the training data; "
-                   "a classifier needs at least two. Drop this target or add tickets of other classes.")
-            raise DataError(msg)
-        if order is not None and len(order) < 2:
-            order = None
-        Xt = Xmat[rows]
-        n_classes = len(classes)
-        if self.rare_classes == "keep":
-            # a label with fewer rows than folds is validated only in some folds (a single row in one
-            # fold, where the fold model has never seen it): honest, and fitting never fails on it
-            if counts.max() < 2:
-                msg = (f"Target {name!r}: every label has a single row, so nothing can be validated. Pass at "
-                       "least two tickets of some label.")
-                raise DataError(msg)
-            n_splits = int(max(2, min(self.cv, counts.max())))
-        else:
-            n_splits = int(max(2, min(self.cv, counts.min())))
-            if counts.min() < 2:
-                msg = f"Target {name!r}: every label needs at least 2 rows for validation; got {counts.min()}."
-                raise DataError(msg)
-        splitter = StratifiedKFold(n_splits=n_splits, shuffle=self.shuffle,
-                                   random_state=seed if self.shuffle else None)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "least populated class has only 1 member": handled
-            folds = list(splitter.split(np.zeros(len(y)), y_idx))
-        n_jobs = self.n_jobs if self.n_jobs is not None else 1
-        class_weight = self.class_weight
-        if isinstance(class_weight, dict):  # labels to the class indices the SVMs are fitted on
-            index = {str(c): i for i, c in enumerate(classes)}
-            class_weight = {index[str(k)]: float(v) for k, v in class_weight.items() if str(k) in index}
-        jobs = [delayed(_fit_svc)(Xt[tr], y_idx[tr], self.C, class_weight, seed) for tr, _ in folds]
-        if self.final_model == "refit":
-            jobs.append(delayed(_fit_svc)(Xt, y_idx, self.C, class_weight, seed))
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
-        bar.update(len(jobs))
-        oof = np.zeros((len(y), n_classes))
-        seen_in_fold = np.ones(len(y), dtype=bool)  # the row's label was in its fold's training part
-        for (_, va), (coef, icpt, seen) in zip(folds, results, strict=False):
-            oof[va] = _full_scores(Xt[va], coef, icpt, seen, n_classes)
-            seen_in_fold[va] = np.isin(y_idx[va], seen)
-        if self.final_model == "refit":
-            coef, icpt, _ = results[-1]
-        else:
-            coef, icpt = _average_folds(results[:len(folds)], n_classes)
-        head = _Head(name, column, classes.astype(object), coef.astype(np.float32), icpt)
-        head.merged = merged
-        # calibration on out-of-fold scores
-        calibration = self.calibration
-        if calibration == "auto":
-            calibration = "logistic" if n_classes <= _CALIBRATION_MAX_CLASSES else "temperature"
-        if calibration == "logistic":
-            cal = LogisticRegression(C=1.0, max_iter=1000)
-            cal.fit(oof, y_idx)
-            head.calibrator = cal
-            proba = cal.predict_proba(oof)
-        else:
-            # rows of a label their fold never saw carry no information on the temperature
-            fit_rows = seen_in_fold if seen_in_fold.any() else np.ones(len(y), dtype=bool)
-            head.temperature = _fit_temperature(oof[fit_rows], y_idx[fit_rows])
-            proba = softmax(oof * head.temperature, axis=1)
-        # ordinal decision
-        if order is not None:
-            head.order = order
-            str_classes = [str(c) for c in classes]
-            crit = set(order[: self.n_critical])
-            weight = 1.0 if self.underprediction_cost is None else float(self.underprediction_cost)
-            if self.underprediction_cost is None and self.critical_recall is not None:
-                is_crit = np.isin(y, list(crit))
-                weight = _COST_GRID[-1]
-                for w in _COST_GRID:
-                    pred = np.argmin(proba @ _ordinal_cost(str_classes, order, w, self.n_critical), axis=1)
-                    if is_crit.any() and np.isin(classes[pred], list(crit))[is_crit].mean() >= self.critical_recall:
-                        weight = w
-                        break
-            head.underprediction_cost = weight
-            head.cost = _ordinal_cost(str_classes, order, weight, self.n_critical) if weight != 1.0 else None
-        pred = head.decide(proba)
-        confidence = proba[np.arange(len(pred)), pred]
-        correct = pred == y_idx
-        head.threshold = abstention_threshold(correct, confidence, target_precision=self.target_precision)
-        abstain = confidence < head.threshold
-        head.coverage = float((~abstain).mean())
-        head.report = classification_report(y, classes[pred], proba=proba, classes=classes, abstain=abstain,
-                                             order=order, n_critical=self.n_critical)
-        bar.update(1 + self.cv - n_splits + (self.final_model != "refit"))
-        return head
-
     # ------------------------------------------------------------------ prediction
+    @property
+    def heads_(self) -> dict[str, _Head]:
+        """Target name to the fitted head (weights, calibration, cut) of its classifier in ``estimators_``."""
+        try:
+            estimators = self.__dict__["estimators_"]
+        except KeyError:
+            raise AttributeError(f"This {type(self).__name__} instance is not fitted yet; it has no heads_.") from None
+        return {n: e.head_ for n, e in estimators.items()}
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "estimators_" in self.__dict__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        heads = state.pop("heads_", None)
+        super().__setstate__(state)
+        if heads is not None and "estimators_" not in state:  # a model pickled before 0.3: wrap its heads
+            self.estimators_ = {}
+            for n, h in heads.items():
+                est = self._estimator(n, self.text_columns_, self.feature_columns_)
+                est._set_fitted(h, self.featurizer_, "table", self.text_columns_, self.categorical_columns_,
+                                self.numeric_columns_)
+                est.n_features_in_ = len(self.text_columns_) + len(self.feature_columns_)
+                self.estimators_[n] = est
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "heads_"):
+        try:
+            check_is_fitted(self)
+        except _SklearnNotFittedError:
             msg = (f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with training data, or load a "
                    "saved model with TriageModel.load(path).")
-            raise NotFittedError(msg)
+            raise NotFittedError(msg) from None
 
     def _prepare(self, X: Any) -> tuple[Any, list[str], np.ndarray]:
         self._check_fitted()
@@ -720,8 +494,8 @@ class TriageModel(BaseTriageClassifier):
         """Calibrated probabilities: target name to a DataFrame (rows x labels), rows summing to 1."""
         Xmat, _, _ = self._prepare(X)
         index = X.index if isinstance(X, pd.DataFrame) else None
-        return {n: pd.DataFrame(h.proba_from_scores(h.scores(Xmat)), columns=list(h.classes), index=index)
-                for n, h in self.heads_.items()}
+        return {n: pd.DataFrame(e._outputs(Xmat)[0], columns=list(e.classes_), index=index)
+                for n, e in self.estimators_.items()}
 
     def predict(self, X: Any) -> pd.DataFrame:
         """Predict every target for every ticket.
@@ -737,37 +511,12 @@ class TriageModel(BaseTriageClassifier):
         Xmat, _, empty = self._prepare(X)
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(Xmat.shape[0])
         out = {}
-        for n, h in self.heads_.items():
-            proba = h.proba_from_scores(h.scores(Xmat))
-            pred = h.decide(proba)
-            conf = proba[np.arange(len(pred)), pred]
-            out[n] = h.classes[pred]
+        for n, e in self.estimators_.items():
+            _, pred, conf = e._outputs(Xmat)
+            out[n] = e.classes_[pred]
             out[f"{n}_confidence"] = conf
-            out[f"{n}_abstain"] = (conf < h.threshold) | empty
+            out[f"{n}_abstain"] = (conf < e.threshold_) | empty
         return pd.DataFrame(out, index=index)
-
-    def top_k(self, X: Any, k: int = 3) -> pd.DataFrame:
-        """The ``k`` most probable labels per target, in long format.
-
-        Returns
-        -------
-        DataFrame
-            Columns ``row`` (position in ``X``), ``target``, ``rank`` (1 = most probable),
-            ``label`` and ``confidence``.
-        """
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            msg = f"The 'k' parameter of top_k must be an int >= 1. Got {k!r} instead."
-            raise SchemaError(msg)
-        Xmat, _, _ = self._prepare(X)
-        parts = []
-        for n, h in self.heads_.items():
-            proba = h.proba_from_scores(h.scores(Xmat))
-            kk = min(k, proba.shape[1])
-            top = np.argsort(-proba, axis=1, kind="stable")[:, :kk]
-            rows = np.repeat(np.arange(proba.shape[0]), kk)
-            parts.append(pd.DataFrame({"row": rows, "target": n, "rank": np.tile(np.arange(1, kk + 1), proba.shape[0]),
-                                       "label": h.classes[top.ravel()], "confidence": proba[rows, top.ravel()]}))
-        return pd.concat(parts, ignore_index=True)
 
     def predict_one(self, ticket: str | Mapping[str, Any]) -> dict[str, Any]:
         """Triage one ticket, for services: low latency and safe to call from many threads.
@@ -802,13 +551,13 @@ class TriageModel(BaseTriageClassifier):
         Xmat = self.featurizer_.transform([doc], cat, num)
         empty = not doc and not any(not _is_missing_label(record.get(c)) for c in self.feature_columns_)
         out: dict[str, Any] = {}
-        for n, h in self.heads_.items():
-            proba = h.proba_from_scores(h.scores(Xmat))
-            j = int(h.decide(proba)[0])
-            conf = float(proba[0, j])
-            out[n] = str(h.classes[j])
+        for n, e in self.estimators_.items():
+            _, pred, confidence = e._outputs(Xmat)
+            j = int(pred[0])
+            conf = float(confidence[0])
+            out[n] = str(e.classes_[j])
             out[f"{n}_confidence"] = conf
-            out[f"{n}_abstain"] = bool(conf < h.threshold or empty)
+            out[f"{n}_abstain"] = bool(conf < e.threshold_ or empty)
         return out
 
     def explain(self, ticket: str | Mapping[str, Any] | pd.DataFrame, *, top: int = 8) -> dict[str, dict[str, Any]]:
@@ -834,17 +583,11 @@ class TriageModel(BaseTriageClassifier):
         Xmat, docs, _ = self._prepare(pd.DataFrame([{c: record.get(c) for c in
                                                      self.text_columns_ + self.feature_columns_}]))
         row = Xmat.getrow(0)
-        cols, vals = row.indices, row.data
         out = {}
-        for n, h in self.heads_.items():
-            j = int(np.flatnonzero(h.classes == pred[n])[0])
-            w = h.coef[j] if h.coef.shape[0] > 1 else (h.coef[0] if j == 1 else -h.coef[0])
-            contrib = vals * w[cols]
-            terms = self.featurizer_.explain_terms(docs[0], contrib, cols)
-            ranked = sorted(terms.items(), key=lambda kv: -kv[1])
+        for n, e in self.estimators_.items():
+            j = int(np.flatnonzero(e.classes_ == pred[n])[0])
             out[n] = {"label": pred[n], "confidence": pred[f"{n}_confidence"], "abstain": pred[f"{n}_abstain"],
-                      "terms": [(t, round(v, 4)) for t, v in ranked if v >= 0.005][:top],
-                      "against": [(t, round(v, 4)) for t, v in ranked[::-1] if v <= -0.005][:top]}
+                      **e._explain_row(docs[0], row, j, top)}
         return out
 
     # ------------------------------------------------------------------ evaluation
@@ -861,9 +604,9 @@ class TriageModel(BaseTriageClassifier):
         self._check_fitted()
         frame = self._as_frame(X)
         target_map = dict(targets) if targets is not None else dict(self.targets_)
-        unknown = set(target_map) - set(self.heads_)
+        unknown = set(target_map) - set(self.estimators_)
         if unknown:
-            msg = f"Target {sorted(unknown)[0]!r} is not one this model predicts ({sorted(self.heads_)})."
+            msg = f"Target {sorted(unknown)[0]!r} is not one this model predicts ({sorted(self.estimators_)})."
             raise SchemaError(msg)
         present = {n: c for n, c in target_map.items() if c in frame.columns}
         if not present:
@@ -873,15 +616,15 @@ class TriageModel(BaseTriageClassifier):
         Xmat, _, empty = self._prepare(frame)  # features built once for labels and probabilities
         reports = {}
         for n, col in present.items():
-            h = self.heads_[n]
+            e = self.estimators_[n]
+            h = e.head_
             truth = frame[col].tolist()
             keep = np.array([not _is_missing_label(v) for v in truth])
             y_true = [str(v).strip() for v, k in zip(truth, keep, strict=True) if k]
             if h.merged:
                 y_true = [self.other_label if v in set(h.merged) else v for v in y_true]
-            proba = h.proba_from_scores(h.scores(Xmat))
-            pred = h.decide(proba)
-            abstain = (proba[np.arange(len(pred)), pred] < h.threshold) | empty
+            proba, pred, conf = e._outputs(Xmat)
+            abstain = (conf < e.threshold_) | empty
             reports[n] = classification_report(
                 y_true, h.classes[pred][keep], proba=proba[keep], classes=list(h.classes),
                 abstain=abstain[keep], order=h.order, n_critical=self.n_critical)
@@ -944,50 +687,9 @@ class TriageModel(BaseTriageClassifier):
         return tags
 
 
-def _structured(frame: pd.DataFrame, categorical: Sequence[str],
-                numeric: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
-    cat = num = None
-    if categorical:
-        sub = frame[list(categorical)].astype(object)
-        cat = sub.where(sub.notna(), "__missing__").astype(str).to_numpy()
-    if numeric:
-        num = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in numeric])
-    return cat, num
-
-
-def _to_float(v: Any) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
-    def nll(log_t: float) -> float:
-        return -float(log_softmax(scores * math.exp(log_t), axis=1)[np.arange(len(y)), y].mean())
-
-    res = minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded")
-    return float(math.exp(res.x))
-
-
 def _fingerprint(frame: pd.DataFrame, columns: Sequence[str]) -> str:
     cols = [c for c in dict.fromkeys(columns) if c in frame.columns]
     hashed = pd.util.hash_pandas_object(frame[cols].astype(str), index=False).to_numpy()
     h = hashlib.sha256(hashed.tobytes())
     h.update("\0".join(cols).encode("utf-8"))
     return h.hexdigest()
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (str, int, bool)) or obj is None:
-        return obj
-    return str(obj)
