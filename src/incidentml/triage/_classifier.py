@@ -201,19 +201,29 @@ class TriageClassifier(BaseTargetClassifier):
 
     Examples
     --------
+    >>> from incidentml.datasets import make_tickets
     >>> from incidentml.triage import TriageClassifier
-    >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
-    >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
-    >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
-    >>> clf.classes_
-    array(['network', 'office'], dtype=object)
-    >>> clf.predict(["vpn disconnects", "printer out of paper"])
-    array(['network', 'office'], dtype=object)
-    >>> clf.predict_proba(["vpn disconnects"]).round(2)
-    array([[0.97, 0.03]])
-    >>> clf.predict_frame(["vpn disconnects"])  # doctest: +NORMALIZE_WHITESPACE
-         label  confidence  abstain
-    0  network    0.97...     False
+    >>> train, test = make_tickets(300, seed=0), make_tickets(100, seed=1)
+    >>> clf = TriageClassifier(random_state=0).fit(train["title"], train["team"])
+    >>> clf.classes_.tolist()
+    ['appsupport', 'dba', 'desk', 'identity', 'netops']
+    >>> round(clf.score(test["title"], test["team"]), 2)
+    0.93
+    >>> clf.predict_proba(test["title"].iloc[:2]).sum(axis=1)
+    array([1., 1.])
+    >>> clf.predict_frame(test["title"].iloc[:3]).round(2)
+            label  confidence  abstain
+    0    identity        0.67    False
+    1  appsupport        0.97    False
+    2    identity        0.93    False
+
+    A DataFrame gives text and structured columns; scikit-learn's tools take it as they are:
+
+    >>> from sklearn.model_selection import cross_val_score
+    >>> clf = TriageClassifier(text="title", features=["service"], random_state=0)
+    >>> scores = cross_val_score(clf, train[["title", "service"]], train["priority"], cv=3, scoring="f1_macro")
+    >>> round(float(scores.mean()), 2)
+    0.99
     """
 
     _parameter_constraints = {
@@ -336,6 +346,10 @@ class TriageClassifier(BaseTargetClassifier):
     def _read_X(self, X: Any, *, reset: bool) -> tuple[pd.DataFrame, str, Any]:
         """``(frame, kind, index)``: kind ``"text"`` (1-D, one text per row) or ``"table"``."""
         name = type(self).__name__
+        if not reset and self.input_kind_ == "text" and (isinstance(X, pd.DataFrame) or np.ndim(X) == 2):
+            msg = (f"This {name} was fitted on 1-D text (one text per row) but got a table. Pass a list or Series "
+                   "of texts, as at fit.")
+            raise ValueError(msg)
         if isinstance(X, pd.DataFrame):
             if X.shape[1] == 0 or X.shape[0] == 0:
                 check_array(np.empty(X.shape), ensure_all_finite=False)  # sklearn's own message
@@ -408,12 +422,8 @@ class TriageClassifier(BaseTargetClassifier):
         self._check_fitted()
         frame, kind, index = self._read_X(X, reset=False)
         if kind != self.input_kind_:
-            if self.input_kind_ == "table":
-                msg = (f"This {type(self).__name__} was fitted on a table of {self.n_features_in_} column(s) but got "
-                       "1-D input. Reshape your data: pass the same columns as at fit.")
-            else:
-                msg = (f"This {type(self).__name__} was fitted on 1-D text (one text per row) but got a table. Pass "
-                       "a list or Series of texts, as at fit.")
+            msg = (f"This {type(self).__name__} was fitted on a table of {self.n_features_in_} column(s) but got "
+                   "1-D input. Reshape your data: pass the same columns as at fit.")
             raise ValueError(msg)
         Xmat, docs, empty = self._encode(frame)
         return Xmat, docs, empty, index
@@ -443,14 +453,14 @@ class TriageClassifier(BaseTargetClassifier):
         y = column_or_1d(y, warn=True)
         if y.dtype.kind in "fc":
             assert_all_finite(y, input_name="y")
-        check_classification_targets(y)
-        check_consistent_length(frame, y)
         if y.dtype.kind in "OUS":
             missing = [i for i, v in enumerate(y) if _is_missing_label(v)]
             if missing:
                 msg = (f"y has {len(missing)} missing label(s), e.g. at row {missing[0]}. Drop the unlabelled rows "
                        "before fitting (TriageModel skips them per target).")
                 raise DataError(msg)
+        check_classification_targets(y)
+        check_consistent_length(frame, y)
         if len(y) < 2:
             msg = f"{type(self).__name__} needs at least two labelled tickets; got {len(y)} sample."
             raise DataError(msg)
@@ -496,12 +506,14 @@ class TriageClassifier(BaseTargetClassifier):
             unknown = sorted(set(labels) - set(order), key=str)
             if unknown:
                 scale = "its ordinal scale" if name is not None else "the ordinal scale"
-                msg = (f"{who} has label {unknown[0]!r}, which is not in {scale} {order}. "
+                msg = (f"{who} has label {_py(unknown[0])!r}, which is not in {scale} {[_py(o) for o in order]}. "
                        "Add it to the scale or fix the label.")
                 raise DataError(msg)
             order = [o for o in order if o in set(labels)]
         elif self.ordinal == "auto":
             order = _infer_order(list(labels))
+        if order is not None:  # plain Python labels (not numpy scalars) in ordinal_ and the manifest
+            order = [_py(o) for o in order]
         merged: list[Any] = []
         rare = labels[counts < self.min_class_size]
         if len(rare) and self.rare_classes != "keep":
@@ -509,25 +521,25 @@ class TriageClassifier(BaseTargetClassifier):
                 tiny = labels[counts < 2]
                 if len(tiny):
                     keep = ~np.isin(y, tiny)
-                    warnings.warn(f"{who}: levels {list(tiny)} have a single row and are left out of "
+                    warnings.warn(f"{who}: levels {[_py(t) for t in tiny]} have a single row and are left out of "
                                   "training.", RareClassWarning, stacklevel=3)
                     y, Xt = y[keep], Xt[np.flatnonzero(keep)]
                     order = [o for o in order if o not in set(tiny)]
             elif self.rare_classes == "error":
                 msg = (f"{who_col} has {len(rare)} label(s) with fewer than "
-                       f"{self.min_class_size} rows, e.g. {rare[0]!r} ({int(counts[labels == rare[0]][0])} rows). "
+                       f"{self.min_class_size} rows, e.g. {_py(rare[0])!r} ({int(counts[labels == rare[0]][0])} rows). "
                        "Add examples, relabel them, or use rare_classes='keep' to train them as they are or "
                        f"rare_classes='merge' to fold them into {self.other_label!r}.")
                 raise DataError(msg)
             else:
-                merged = [r.item() if isinstance(r, np.generic) else r for r in rare]
+                merged = [_py(r) for r in rare]
                 y = np.where(np.isin(y, rare), self.other_label, y)
                 warnings.warn(f"{who}: {len(rare)} label(s) with fewer than {self.min_class_size} rows "
                               f"merged into {self.other_label!r}: {merged[:10]}{' ...' if len(merged) > 10 else ''}",
                               RareClassWarning, stacklevel=3)
         classes, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
         if len(classes) < 2:
-            msg = (f"{who_col} has a single class {classes[0]!r} in the training data; "
+            msg = (f"{who_col} has a single class {_py(classes[0])!r} in the training data; "
                    "a classifier needs at least two. Drop this target or add tickets of other classes.")
             raise DataError(msg)
         if order is not None and len(order) < 2:
@@ -700,7 +712,7 @@ class TriageClassifier(BaseTargetClassifier):
         Xmat, _, empty = self._encode(self._record_frame(ticket))
         _, pred, conf = self._outputs(Xmat)
         label = self.classes_[pred[0]]
-        return {"label": label.item() if isinstance(label, np.generic) else label, "confidence": float(conf[0]),
+        return {"label": _py(label), "confidence": float(conf[0]),
                 "abstain": bool(conf[0] < self.threshold_ or empty[0])}
 
     def _explain_row(self, doc: str, row: Any, j: int, top: int) -> dict[str, list[tuple[str, float]]]:
@@ -727,7 +739,7 @@ class TriageClassifier(BaseTargetClassifier):
         _, pred, conf = self._outputs(Xmat)
         j = int(pred[0])
         label = self.classes_[j]
-        out = {"label": label.item() if isinstance(label, np.generic) else label, "confidence": float(conf[0]),
+        out = {"label": _py(label), "confidence": float(conf[0]),
                "abstain": bool(conf[0] < self.threshold_ or empty[0])}
         out.update(self._explain_row(docs[0], Xmat.getrow(0), j, top))
         return out
@@ -764,6 +776,11 @@ class TriageClassifier(BaseTargetClassifier):
         tags.input_tags.allow_nan = True  # missing text is empty; missing numbers get the training mean
         tags.input_tags.two_d_array = True  # tables: numeric columns are features, string columns text
         return tags
+
+
+def _py(value: Any) -> Any:
+    """A numpy scalar as the Python value (labels in messages, ``ordinal_`` and ``predict_one``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _ragged_or_text(X: Any) -> bool:

@@ -172,7 +172,19 @@ class TriageModel(BaseTriageClassifier):
     text_columns_, feature_columns_ : list of str
         Text and structured columns read by ``predict``.
     classes_ : dict
-        Target name to its array of labels.
+        Target name to its array of labels. A dict (not an array, as a scikit-learn classifier
+        would have) because the model has several targets; each target's scikit-learn
+        classifier is in ``estimators_``.
+    estimators_ : dict
+        Target name to its fitted :class:`~incidentml.triage.TriageClassifier`. They share this
+        model's featurisation (fitted once, not once per target) and each predicts on its own
+        from ``X[text_columns_ + feature_columns_]`` (its ``feature_names_in_``); they hold the
+        per-target weights, calibration, ordinal cost and abstention cut this model predicts with.
+
+        .. versionadded:: 0.3
+    heads_ : dict
+        Target name to the fitted head of ``estimators_[name]`` (its ``head_``: weights
+        ``coef``, labels merged into ``other_label`` in ``merged``...), kept for older code.
     thresholds_ : dict
         Target name to its abstention cut on the confidence.
     coverage_ : dict
@@ -180,6 +192,11 @@ class TriageModel(BaseTriageClassifier):
     validation_metrics_ : dict
         Target name to the metrics of :func:`incidentml.evaluation.classification_report`
         on the out-of-fold predictions.
+    n_features_in_ : int
+        Number of columns of the shared feature matrix (TF-IDF n-grams and structured columns),
+        not of input columns: this model reads named columns of a table, and the attribute is
+        kept with this meaning for existing users. Each of ``estimators_`` follows
+        scikit-learn's meaning (its number of input columns).
 
     Examples
     --------
@@ -493,7 +510,7 @@ class TriageModel(BaseTriageClassifier):
     def predict_proba(self, X: Any) -> dict[str, pd.DataFrame]:
         """Calibrated probabilities: target name to a DataFrame (rows x labels), rows summing to 1."""
         Xmat, _, _ = self._prepare(X)
-        index = X.index if isinstance(X, pd.DataFrame) else None
+        index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
         return {n: pd.DataFrame(e._outputs(Xmat)[0], columns=list(e.classes_), index=index)
                 for n, e in self.estimators_.items()}
 
@@ -503,13 +520,13 @@ class TriageModel(BaseTriageClassifier):
         Returns
         -------
         DataFrame
-            Same index as ``X``; for each target ``NAME`` the columns ``NAME`` (label, filled even
+            Same index as ``X`` (a DataFrame or Series; a RangeIndex otherwise); for each target ``NAME`` the columns ``NAME`` (label, filled even
             when abstaining), ``NAME_confidence`` (calibrated probability of that label) and
             ``NAME_abstain`` (True when confidence is below the cut chosen at fit, or the ticket
             is empty).
         """
         Xmat, _, empty = self._prepare(X)
-        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(Xmat.shape[0])
+        index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else pd.RangeIndex(Xmat.shape[0])
         out = {}
         for n, e in self.estimators_.items():
             _, pred, conf = e._outputs(Xmat)
