@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,12 +14,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from incidentml import make_detector
-from incidentml.anomaly import RobustZScore, available_detectors
+from incidentml.anomaly import (
+    DEFAULT_THRESHOLD,
+    AnomalyDetector,
+    RobustZScore,
+    available_detectors,
+    score_to_tail_probability,
+    tail_probability_to_score,
+)
+from incidentml.anomaly import _jit
+from incidentml.anomaly._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params, tail_score
 from incidentml.anomaly import score_frame, score_long
 from incidentml.anomaly._robust import robust_kernel
 from incidentml.utils import to_seconds, to_seconds_array
 from incidentml.utils import as_columns, as_point
-from incidentml.exceptions import DataError, InvalidParameterError, ModelFileError, SchemaError
+from incidentml.exceptions import DataError, InvalidParameterError, ModelFileError, PerformanceWarning, SchemaError
 
 
 def test_timestamps_all_forms_agree():
@@ -167,3 +178,141 @@ def test_score_long_matches_per_series_runs():
     one = make_detector("default").score_many(df["cpu"].to_numpy(), t=df["timestamp"])
     for i in range(3):
         np.testing.assert_allclose(out.loc[out.series_id == f"s{i}", "score"].to_numpy(), one, atol=1e-12)
+
+
+# ------------------------------------------------------------------ the Python route without numba
+def test_missing_numba_is_detected(monkeypatch):
+    """numba that cannot be imported counts as missing; INCIDENTML_DISABLE_JIT=1 is a choice, not a miss."""
+    monkeypatch.setitem(sys.modules, "numba", None)  # makes `import numba` raise ImportError
+    monkeypatch.delenv(_jit.DISABLE_ENV, raising=False)
+    assert _jit._find_numba() == (None, True)
+    monkeypatch.setenv(_jit.DISABLE_ENV, "1")
+    assert _jit._find_numba() == (None, False)
+
+
+def test_missing_numba_warns_once(monkeypatch):
+    """Without numba, the first kernel call emits one PerformanceWarning naming the slowdown and the fix."""
+    monkeypatch.setattr(_jit, "_numba", None)
+    monkeypatch.setattr(_jit, "NUMBA_MISSING", True)
+    monkeypatch.setattr(_jit, "_warned", False)
+    first = _jit.jit(lambda values, out: out.__setitem__(0, values.sum()))
+    second = _jit.jit(robust_kernel.py_func)
+    out = np.empty(1)
+    with pytest.warns(PerformanceWarning, match=r"30-100x slower.*pip install numba") as record:
+        first(np.arange(3.0), out)
+    assert out[0] == 3.0 and len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning, from this kernel or another one
+        first(np.arange(3.0), out)
+        state, scores = np.zeros(6), np.empty(5)
+        second(np.arange(5.0), np.full(5, np.nan), state, np.array([0.02, 3.0, 20.0, 1.0]), scores, True)
+    assert second.py_func is robust_kernel.py_func
+
+
+def test_jit_disabled_on_purpose_is_silent(monkeypatch):
+    """With INCIDENTML_DISABLE_JIT the kernels are the plain functions and nothing warns."""
+    monkeypatch.setattr(_jit, "_numba", None)
+    monkeypatch.setattr(_jit, "NUMBA_MISSING", False)
+    monkeypatch.setattr(_jit, "_warned", False)
+
+    def kernel(values):
+        return values * 2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = _jit.jit(kernel)
+        assert fast is kernel and fast.py_func is kernel and fast(2.0) == 4.0
+
+
+# ------------------------------------------------------------------ what the base class gives every detector
+class RunningMean(AnomalyDetector):
+    """Distance to each metric's running mean: a minimal detector written against the base class only."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self.scale = scale
+
+    def learn_one(self, x, t=None):
+        self.means_ = getattr(self, "means_", {})
+        self.counts_ = getattr(self, "counts_", {})
+        for k, v in as_point(x).items():
+            if not math.isnan(v):
+                n = self.counts_.get(k, 0) + 1
+                self.counts_[k] = n
+                self.means_[k] = self.means_.get(k, 0.0) + (v - self.means_.get(k, 0.0)) / n
+
+    def score_one(self, x, t=None):
+        means = getattr(self, "means_", {})
+        gaps = [abs(v - means[k]) / self.scale for k, v in as_point(x).items() if k in means and not math.isnan(v)]
+        return max(gaps, default=0.0)
+
+
+def test_base_gives_score_many_contributions_and_reset():
+    """A detector implementing only learn_one/score_one gets score_many (== the loop), contributions and reset."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=50), "b": rng.normal(size=50)})
+    X.loc[10, "a"] = np.nan
+    det = RunningMean()
+    scores, per = det.score_many(X, t=np.arange(50) * 60.0, return_contributions=True)
+    loop = RunningMean()
+    want = []
+    for row in X.to_dict("records"):
+        want.append(loop.score_one(row))
+        loop.learn_one(row)
+    np.testing.assert_allclose(scores, want)
+    assert list(per.columns) == ["a", "b"] and math.isnan(per.loc[10, "a"]) and per.loc[10, "b"] == scores[10]
+    np.testing.assert_allclose(det.score_many(X, learn=False), [det.score_one(r) for r in X.to_dict("records")])
+    assert det.reset() is det and not [k for k in vars(det) if k.endswith("_")] and det.scale == 1.0
+    np.testing.assert_allclose(det.score_many(X), want)
+
+
+@pytest.mark.parametrize("name", available_detectors())
+def test_reset_forgets_everything(name):
+    """After reset a detector scores like a fresh one, parameters kept."""
+    x = np.sin(np.arange(300) / 5.0)
+    det = make_detector(name)
+    fresh = det.score_many(x)
+    det.score_many(x[::-1])
+    assert det.reset() is det
+    np.testing.assert_array_equal(det.score_many(x), fresh)
+
+
+@pytest.mark.parametrize("name", available_detectors())
+def test_every_detector_returns_contributions(name):
+    """score_many(return_contributions=True) is on every detector and matches contributions_one row by row."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"cpu": rng.normal(50, 2, 300), "mem": rng.normal(70, 1, 300)})
+    X.loc[250, "cpu"] = 95
+    X.loc[100, "mem"] = np.nan
+    t = np.arange(300) * 60.0
+    scores, per = make_detector(name).score_many(X, t, return_contributions=True)
+    det = make_detector(name)
+    for i, row in enumerate(X.to_dict("records")):
+        parts = det.contributions_one(row, t[i])
+        got = {k: v for k, v in per.iloc[i].items() if not math.isnan(v)}
+        assert got.keys() == parts.keys(), i
+        np.testing.assert_allclose([got[k] for k in parts], list(parts.values()), atol=1e-12)
+        assert abs(det.score_one(row, t[i]) - scores[i]) < 1e-12
+        det.learn_one(row, t[i])
+
+
+# ------------------------------------------------------------------ the calibration scale
+def test_one_calibration_scale():
+    """A tail probability of 1e-10 scores DEFAULT_THRESHOLD, for the default kernel and the shared stage alike."""
+    assert tail_probability_to_score(1e-10) == DEFAULT_THRESHOLD == 0.5
+    assert score_to_tail_probability(DEFAULT_THRESHOLD) == pytest.approx(1e-10)
+    for q in (0.3, 1e-3, 1e-7, 1e-12):
+        assert score_to_tail_probability(tail_probability_to_score(q)) == pytest.approx(q)
+        z = -_ndtri(q)
+        assert tail_score(z) == pytest.approx(tail_probability_to_score(q), abs=1e-9)
+    # the calibration stage reports the tail score of the standardised window average
+    state, out = np.zeros(LIKELIHOOD_STATE), np.empty(1)
+    state[:3] = [500.0, 1.0, 0.25]  # n, mean, variance of the averages
+    likelihood_kernel(np.array([3.5]), np.array([np.nan]), state, np.array(likelihood_params(1, 100, 0, 0.0)),
+                      out, False)
+    assert out[0] == pytest.approx(tail_score(5.0))
+
+
+def _ndtri(q):
+    from scipy.special import ndtri
+
+    return float(ndtri(q))

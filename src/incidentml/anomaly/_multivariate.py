@@ -13,7 +13,8 @@ distance, and the anomaly likelihood turns it into a score in [0, 1].
 
 Metric keys may appear and disappear: a missing (or non-finite) metric is left out of that point's
 distance and is not updated. Memory is bounded by ``max_keys``: only the first ``max_keys`` metrics
-seen get a slot (``3 * max_keys + 2 * max_keys**2`` floats); later metrics are ignored.
+seen get a slot (``3 * max_keys + 2 * max_keys**2`` floats; metrics first seen at the same point
+take slots in name order, so the order of a point's keys never matters); later metrics are ignored.
 """
 
 from __future__ import annotations
@@ -280,7 +281,8 @@ class MultivariateDetector(AnomalyDetector):
 
     def _matrix(self, names: list[str], values: np.ndarray,
                 learn: bool) -> tuple[np.ndarray, list[str | None], np.ndarray]:
-        """Place the columns in slots (new finite keys get one when learning, in order of appearance).
+        """Place the columns in slots (new finite keys get one when learning, in order of appearance,
+        then of name).
 
         Also returns each slot's first row in this batch (-1 if it existed before): a metric only
         counts for the score of the rows after the one that created it, as in the one-point loop.
@@ -291,7 +293,7 @@ class MultivariateDetector(AnomalyDetector):
             new = [j for j, name in enumerate(names) if name not in self.slots_ and finite[:, j].any()]
             if new:
                 first = {j: int(np.argmax(finite[:, j])) for j in new}
-                for j in sorted(new, key=lambda j: (first[j], j)):
+                for j in sorted(new, key=lambda j: (first[j], str(names[j]))):
                     if len(self.slots_) >= self.max_keys:
                         break
                     born[len(self.slots_)] = first[j]

