@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
 from .._validation import Interval, Options, validate_params
 from ..evaluation import abstention_threshold, classification_report
 from ..exceptions import DataError, NotFittedError, RareClassWarning, SchemaError
-from ..utils._persistence import load_model_file, save_model_file
+from ..utils import load_model_file, save_model_file
 from ._features import TicketFeaturizer
 from ._head import (
     _CALIBRATION_MAX_CLASSES,

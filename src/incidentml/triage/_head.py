@@ -46,7 +46,8 @@ _COST_GRID = tuple(float(w) for w in np.round(np.r_[np.arange(1.0, 4.0, 0.1), np
 class _Head:
     """One target's linear classifier, calibrator, decision rule and abstention cut."""
 
-    def __init__(self, name: str, column: str, classes: np.ndarray, coef: np.ndarray, intercept: np.ndarray):
+    def __init__(self, name: str | None, column: str | None, classes: np.ndarray, coef: np.ndarray,
+                 intercept: np.ndarray):
         self.name = name
         self.column = column
         self.classes = classes
@@ -60,6 +61,7 @@ class _Head:
         self.threshold = 0.0
         self.coverage = float("nan")
         self.merged: list[str] = []
+        self.report: dict[str, Any] = {}  # classification_report of the out-of-fold predictions
 
     def scores(self, X: Any) -> np.ndarray:
         """Raw SVM decision scores, one column per class (two columns for a binary target)."""

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from .._validation import Interval, Options, validate_params
 from ..evaluation import classification_report
 from ..exceptions import DataError, NotFittedError, SchemaError
-from ..utils._persistence import load_model_file, save_model_file
+from ..utils import load_model_file, save_model_file
 from ._classifier import TriageClassifier
 from ._features import TicketFeaturizer
 from ._head import (  # noqa: F401  (_Head: model files of 0.2 pickled it under this module)
@@ -37,11 +37,9 @@ from .base import BaseTriageClassifier
 
 __all__ = ["TriageModel", "KNOWN_PRIORITY_SCALES"]
 
-#: The constructor parameters every per-target TriageClassifier shares with its TriageModel.
-_SHARED_PARAMS = ("C", "class_weight", "word_ngram_range", "char_ngram_range", "max_features", "min_df", "max_chars",
-                  "target_precision", "min_class_size", "rare_classes", "other_label", "underprediction_cost",
-                  "critical_recall", "n_critical", "cv", "shuffle", "final_model", "calibration", "n_jobs",
-                  "random_state")
+#: Parameters of TriageModel that are not those of its per-target TriageClassifiers: the model
+#: gives each classifier its own columns (``text``, ``features``) and ordinal scale.
+_PER_TARGET_PARAMS = frozenset({"text", "features", "ordinal"})
 
 
 class TriageModel(BaseTriageClassifier):
@@ -314,7 +312,8 @@ class TriageModel(BaseTriageClassifier):
             ordinal = [str(v) for v in self.ordinal[name]]
         elif self.ordinal == "auto":
             ordinal = "auto"
-        params = {k: getattr(self, k) for k in _SHARED_PARAMS}
+        shared = (set(TriageClassifier._get_param_names()) & set(self._get_param_names())) - _PER_TARGET_PARAMS
+        params = {k: getattr(self, k) for k in sorted(shared)}
         return TriageClassifier(text=list(text_cols), features=list(features), ordinal=ordinal, **params)
 
     # ------------------------------------------------------------------ fitting
