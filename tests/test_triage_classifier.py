@@ -394,3 +394,19 @@ def test_model_pickled_before_estimators_still_loads(model, test_tickets):
     old.__setstate__(state)
     pd.testing.assert_frame_equal(old.predict(test_tickets), model.predict(test_tickets))
     assert isinstance(old.estimators_["category"], TriageClassifier)
+
+
+def test_evaluate_matches_the_model(model, test_tickets):
+    """TriageClassifier.evaluate on its columns gives the report TriageModel.evaluate gives for that target."""
+    reports = model.evaluate(test_tickets)
+    X = test_tickets[model.text_columns_ + model.feature_columns_]
+    for name, est in model.estimators_.items():
+        assert est.evaluate(X, test_tickets[name]) == reports[name]
+    assert 0 <= reports["priority"]["critical_recall"] <= 1
+
+
+def test_records_are_read_as_a_table(frame_clf, test_tickets):
+    """A list of dicts (one per ticket) is a table, like the DataFrame built from it."""
+    X = test_tickets[[*TEXT, "service"]].iloc[:6]
+    records = X.to_dict("records")
+    np.testing.assert_array_equal(frame_clf.predict(records), frame_clf.predict(X))

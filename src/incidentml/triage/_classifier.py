@@ -367,6 +367,8 @@ class TriageClassifier(BaseTargetClassifier):
             raise SchemaError(msg)
         if sp.issparse(X):
             check_array(X, accept_sparse=False)  # raises sklearn's "Sparse data was passed" TypeError
+        if isinstance(X, (list, tuple)) and X and all(isinstance(v, Mapping) for v in X):
+            return self._read_X(pd.DataFrame(list(X)), reset=reset)  # records: one dict of fields per ticket
         arr = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object if _ragged_or_text(X) else None)
         if arr.ndim == 1:
             if arr.dtype.kind in "biufc":
@@ -743,6 +745,40 @@ class TriageClassifier(BaseTargetClassifier):
                "abstain": bool(conf[0] < self.threshold_ or empty[0])}
         out.update(self._explain_row(docs[0], Xmat.getrow(0), j, top))
         return out
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
+        """Metrics of the evaluation guide (section 3) on labelled tickets.
+
+        Parameters
+        ----------
+        X : as in :meth:`fit`
+            Tickets.
+        y : array-like of shape (n_samples,)
+            Their labels; rows with a missing label are left out. A label never seen at
+            training counts as an error.
+
+        Returns
+        -------
+        dict
+            :func:`incidentml.evaluation.classification_report`: accuracy, macro-F1, coverage
+            and decided precision at :attr:`threshold_`, and for an ordinal target critical recall.
+        """
+        Xmat, _, empty, _ = self._prepare(X)
+        y = column_or_1d(y)
+        check_consistent_length(empty, y)
+        keep = np.array([not _is_missing_label(v) for v in y], dtype=bool)
+        return self._report(Xmat, [_py(v) for v in y[keep]], keep, empty)
+
+    def _report(self, Xmat: Any, y_true: list[Any], keep: np.ndarray, empty: np.ndarray) -> dict[str, Any]:
+        """Report on the rows ``keep`` of the encoded tickets; ``y_true`` holds their labels."""
+        h = self.head_
+        if h.merged:
+            y_true = [self.other_label if v in set(h.merged) else v for v in y_true]
+        proba, pred, conf = self._outputs(Xmat)
+        abstain = (conf < self.threshold_) | empty
+        return classification_report(y_true, self.classes_[pred][keep], proba=proba[keep], classes=list(self.classes_),
+                                     abstain=abstain[keep], order=h.order, n_critical=self.n_critical)
 
     # ------------------------------------------------------------------ persistence
     def manifest(self) -> dict[str, Any]:

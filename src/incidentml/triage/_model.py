@@ -17,7 +17,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm import tqdm
 
 from .._validation import Interval, Options, validate_params
-from ..evaluation import classification_report
 from ..exceptions import DataError, NotFittedError, SchemaError
 from ..utils import load_model_file, save_model_file
 from ._classifier import TriageClassifier
@@ -632,18 +631,10 @@ class TriageModel(BaseTriageClassifier):
         Xmat, _, empty = self._prepare(frame)  # features built once for labels and probabilities
         reports = {}
         for n, col in present.items():
-            e = self.estimators_[n]
-            h = e.head_
             truth = frame[col].tolist()
             keep = np.array([not _is_missing_label(v) for v in truth])
             y_true = [str(v).strip() for v, k in zip(truth, keep, strict=True) if k]
-            if h.merged:
-                y_true = [self.other_label if v in set(h.merged) else v for v in y_true]
-            proba, pred, conf = e._outputs(Xmat)
-            abstain = (conf < e.threshold_) | empty
-            reports[n] = classification_report(
-                y_true, h.classes[pred][keep], proba=proba[keep], classes=list(h.classes),
-                abstain=abstain[keep], order=h.order, n_critical=self.n_critical)
+            reports[n] = self.estimators_[n]._report(Xmat, y_true, keep, empty)
         return reports
 
     # ------------------------------------------------------------------ persistence
