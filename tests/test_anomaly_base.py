@@ -18,23 +18,23 @@ from incidentml.anomaly import (
     DEFAULT_THRESHOLD,
     AnomalyDetector,
     RobustZScore,
+    _jit,
     available_detectors,
+    score_frame,
+    score_long,
     score_to_tail_probability,
     tail_probability_to_score,
 )
-from incidentml.anomaly import _jit
 from incidentml.anomaly._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params, tail_score
-from incidentml.anomaly import score_frame, score_long
 from incidentml.anomaly._robust import robust_kernel
-from incidentml.utils import to_seconds, to_seconds_array
-from incidentml.utils import as_columns, as_point
 from incidentml.exceptions import DataError, InvalidParameterError, ModelFileError, PerformanceWarning, SchemaError
+from incidentml.utils import as_columns, as_point, to_seconds, to_seconds_array
 
 
 def test_timestamps_all_forms_agree():
     """datetime, Timestamp, datetime64, ISO string and epoch seconds give the same seconds."""
     want = 1_700_000_000.0
-    forms = [dt.datetime.fromtimestamp(want, tz=dt.timezone.utc), pd.Timestamp(want, unit="s"),
+    forms = [dt.datetime.fromtimestamp(want, tz=dt.UTC), pd.Timestamp(want, unit="s"),
              np.datetime64(int(want), "s"), pd.Timestamp(want, unit="s").isoformat(), want, int(want)]
     for form in forms:
         assert to_seconds(form) == want, form

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from incidentml.anomaly import StreamingLikelihoodDetector
 from incidentml.anomaly import (
     DETECTORS,
     Ensemble,
@@ -19,6 +18,7 @@ from incidentml.anomaly import (
     RiverDetector,
     RobustZScore,
     SeasonalDetector,
+    StreamingLikelihoodDetector,
     make_detector,
     tail_probability_to_score,
 )
@@ -75,7 +75,7 @@ def _stream(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, list[dict[str, f
 
 def _loop(det, rows, t) -> np.ndarray:
     out = []
-    for x, ti in zip(rows, t):
+    for x, ti in zip(rows, t, strict=True):
         out.append(det.score_one(x, ti))
         det.learn_one(x, ti)
     return np.array(out)
@@ -90,7 +90,7 @@ def test_routes_identical(name):
     loop = _loop(loop_det, rows, t)
     np.testing.assert_allclose(batch, loop, rtol=0, atol=1e-12)
     frozen = batch_det.score_many(frame.iloc[:50], t[:50], learn=False)
-    one = [loop_det.score_one(x, ti) for x, ti in zip(rows[:50], t[:50])]
+    one = [loop_det.score_one(x, ti) for x, ti in zip(rows[:50], t[:50], strict=True)]
     np.testing.assert_allclose(frozen, one, rtol=0, atol=1e-12)
 
 
@@ -295,7 +295,7 @@ def test_messy_streams_do_not_crash(name):
     """NaN, inf, missing keys, duplicate/irregular/backward timestamps, constants, 1e300, t=None."""
     det = FACTORIES[name]()
     scores = []
-    for rep in range(25):
+    for _rep in range(25):
         for x, ti in MESSY_POINTS:
             scores.append(det.score_one(x, ti))
             det.learn_one(x, ti)

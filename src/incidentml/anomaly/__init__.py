@@ -25,11 +25,11 @@ timestamp: ``t`` is then ``None``):
 1.0
 """
 
+from ._calibration import DEFAULT_THRESHOLD, score_to_tail_probability, tail_probability_to_score
 from ._default import StreamingLikelihoodDetector
 from ._ensemble import Ensemble
-from ._calibration import DEFAULT_THRESHOLD, score_to_tail_probability, tail_probability_to_score
-from ._frame import score_frame, score_long
 from ._forecast import ForecastResidual
+from ._frame import score_frame, score_long
 from ._multivariate import MultivariateDetector
 from ._registry import DETECTORS, available_detectors, make_detector
 from ._river import RiverDetector

@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 
 from .._validation import Interval
-from ._jit import jit
 from ._calibration import calibrated, learn_moments
+from ._jit import jit
 from .base import KernelDetector, Stage
 
 __all__ = ["StreamingLikelihoodDetector"]

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from .._validation import Interval
-from ..exceptions import DataError, InvalidParameterError, SchemaError
+from ..exceptions import InvalidParameterError
+from ..utils import LongSchema, column_seconds, validate_long_frame, validate_metric_frame
 from ._calibration import DEFAULT_THRESHOLD
 from ._registry import make_detector
-from ..utils import LongSchema, column_seconds, validate_long_frame, validate_metric_frame
 from .base import AnomalyDetector
 
 __all__ = ["DEFAULT_THRESHOLD", "score_frame", "score_long"]

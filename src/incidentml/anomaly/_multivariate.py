@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from .._validation import Interval, validate_params
-from ._jit import jit
-from ._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
 from ..utils import to_seconds_array
+from ._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
+from ._jit import jit
 from .base import UNSCORABLE, AnomalyDetector, as_columns, as_point
 
 __all__ = ["MultivariateDetector"]
@@ -373,7 +373,7 @@ class MultivariateDetector(AnomalyDetector):
         names, values = self._point(x)
         scores, share, slot_names = self._run(names, values, False)
         score = float(scores[0])
-        parts = {k: 0.0 for k, v in zip(names, values[0]) if not math.isnan(v)}  # unknown metrics: 0
+        parts = {k: 0.0 for k, v in zip(names, values[0], strict=True) if not math.isnan(v)}  # unknown metrics: 0
         parts.update({slot_names[j]: float(share[0, j]) for j in range(len(slot_names))
                       if slot_names[j] is not None and not math.isnan(share[0, j])})
         top = max(parts.values(), default=0.0)

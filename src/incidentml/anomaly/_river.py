@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import Interval, Options, validate_params
-from ._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
 from ..utils import to_seconds_array
+from ._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
 from .base import UNSCORABLE, AnomalyDetector, as_columns, as_point
 
 __all__ = ["RiverDetector"]
@@ -227,7 +227,7 @@ class RiverDetector(AnomalyDetector):
         to_seconds_array(t, len(values))
         out = np.empty(len(values))
         for i, row in enumerate(values.tolist()):
-            point = {k: v for k, v in zip(names, row) if not math.isnan(v)}
+            point = {k: v for k, v in zip(names, row, strict=True) if not math.isnan(v)}
             out[i] = self._step(point, learn) if learn else (
                 self._calibrated(self._raw(point), False) if point else UNSCORABLE)
         if not return_contributions:

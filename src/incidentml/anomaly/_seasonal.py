@@ -31,8 +31,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._validation import Interval, Options
-from ._jit import jit
 from ._calibration import calibration_stage
+from ._jit import jit
 from .base import KernelDetector, Stage
 
 __all__ = ["SeasonalDetector"]

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import abc
 import math
-import numbers
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -25,7 +23,6 @@ from river.base import Base as RiverBase
 from sklearn.base import BaseEstimator
 
 from .._validation import validate_params
-from ..exceptions import DataError, SchemaError
 from ..utils import PersistenceMixin, as_columns, as_point, to_seconds, to_seconds_array
 
 __all__ = ["AnomalyDetector", "KernelDetector", "Stage", "as_columns", "as_point"]
@@ -128,7 +125,7 @@ class AnomalyDetector(PersistenceMixin, BaseEstimator, RiverAnomalyDetector):
         per = np.full((n, len(names)), np.nan) if return_contributions else None
         col = {name: j for j, name in enumerate(names)}
         for i in range(n):
-            x = dict(zip(names, values[i].tolist()))
+            x = dict(zip(names, values[i].tolist(), strict=True))
             ti = None if math.isnan(times[i]) else float(times[i])
             if per is not None:
                 for key, share in self.contributions_one(x, ti).items():
@@ -192,16 +189,15 @@ class KernelDetector(AnomalyDetector):
         raise NotImplementedError
 
     # -- internals ----------------------------------------------------------------------------
-    def _pipeline(self) -> list[Stage]:
-        pipe = getattr(self, "_pipeline_", None)
+    def _pipeline(self) -> list[tuple[Callable[..., None], np.ndarray, Stage]]:
+        """The compiled pipeline, ``(kernel, packed params, stage)`` per stage; built (and validated) once."""
+        pipe: list[tuple[Callable[..., None], np.ndarray, Stage]] | None = getattr(self, "_pipeline_", None)
         if pipe is None:
             validate_params(self)
-            pipe = self._stages()
-            stages = [(s.kernel, np.asarray(s.params, dtype=np.float64), s) for s in pipe]
-            self._pipeline_ = stages
-            self.states_ = {}
+            pipe = [(s.kernel, np.asarray(s.params, dtype=np.float64), s) for s in self._stages()]
+            self._pipeline_ = pipe
+            self.states_: dict[str, list[np.ndarray]] = {}
             self.n_seen_ = 0
-            pipe = stages
         return pipe
 
     def _state(self, key: str) -> list[np.ndarray]:
@@ -217,7 +213,7 @@ class KernelDetector(AnomalyDetector):
         if states is None:  # never learned this metric: score against a fresh state
             states = [s.new_state() for _, _, s in self._pipeline_]
         cur = values
-        for (kernel, params, _), state in zip(self._pipeline_, states):
+        for (kernel, params, _), state in zip(self._pipeline_, states, strict=True):
             out = np.empty(len(cur))
             kernel(cur, times, state, params, out, learn)
             cur = out

@@ -283,13 +283,24 @@ def check_score_one_is_pure(estimator: Any) -> None:
 
 
 def check_batch_equals_stream(estimator: Any) -> None:
-    """``score_many`` gives the scores of the loop ``score_one`` then ``learn_one``, with NaNs and gaps."""
+    """``score_many`` gives the scores (and contributions) of the loop ``score_one`` then ``learn_one``."""
     X, t, _ = _stream(500)
     X = X.copy()
     X.iloc[100:110, 0] = np.nan
     X.iloc[200, :] = np.nan
     a, b = _fresh(estimator), _fresh(estimator)
     np.testing.assert_allclose(a.score_many(X, t), _loop(b, X, t), rtol=0, atol=1e-12)
+    # the contributions of the batch route are those of contributions_one (NaN: not reported)
+    c, d = _fresh(estimator), _fresh(estimator)
+    scores, per = c.score_many(X.iloc[:220], t[:220], return_contributions=True)
+    assert list(per.columns) == list(X.columns) and len(per) == 220
+    for i, x in enumerate(X.iloc[:220].to_dict("records")):
+        parts = d.contributions_one(x, t[i])
+        row = per.iloc[i]
+        assert {k for k, v in row.items() if not np.isnan(v)} == set(parts), f"row {i}: {dict(row)} != {parts}"
+        for k, v in parts.items():
+            assert abs(row[k] - v) <= 1e-12, f"row {i}, {k}: {row[k]} != {v}"
+        d.learn_one(x, t[i])
     # and the states agree afterwards
     np.testing.assert_allclose(a.score_many(X.iloc[:30], t[:30], learn=False),
                                b.score_many(X.iloc[:30], t[:30], learn=False), rtol=0, atol=1e-12)
@@ -342,6 +353,17 @@ def check_state_roundtrip(estimator: Any) -> None:
     np.testing.assert_allclose(np.concatenate([first, rest]), full, rtol=0, atol=1e-12)
 
 
+def check_reset_forgets(estimator: Any) -> None:
+    """``reset`` returns the detector, keeps its parameters and makes it score like a fresh one."""
+    X, t, _ = _stream(300)
+    det = _fresh(estimator)
+    want = _fresh(estimator).score_many(X, t)
+    params = joblib.hash(det.get_params(deep=False))
+    det.score_many(X.iloc[::-1], t)
+    assert det.reset() is det and joblib.hash(det.get_params(deep=False)) == params
+    np.testing.assert_allclose(det.score_many(X, t), want, rtol=0, atol=1e-12)
+
+
 def check_detector_seeding(estimator: Any) -> None:
     """Two clones with the same seed give identical scores."""
     a = _fresh(estimator)
@@ -363,7 +385,7 @@ def check_column_order_no_impact(estimator: Any) -> None:
 
 _DETECTOR = [check_learn_one_returns_none, check_score_one_is_pure, check_batch_equals_stream,
              check_scores_calibrated, check_roc_auc, check_messy_stream, check_state_roundtrip,
-             check_detector_seeding, check_column_order_no_impact]
+             check_reset_forgets, check_detector_seeding, check_column_order_no_impact]
 
 
 _GENERIC = [check_default_constructible, check_no_attributes_set_in_init, check_clone_and_params]
