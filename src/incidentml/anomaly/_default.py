@@ -16,8 +16,9 @@ For every metric, one compiled kernel keeps a fixed-size state and, for each poi
 4. **Calibration (anomaly likelihood).** Each raw score is averaged over its last ``short_window``
    values and compared with the long-run mean and variance of that average (exponentially weighted,
    about ``history`` points). The Gaussian upper-tail probability ``q`` of the average gives
-   ``L = -log10(q)``, mapped to ``L / (L + 10)`` in [0, 1): 0.5 means a one-in-10^10 event. The
-   point's score is the largest of the calibrated components.
+   ``L = -log10(q)``, mapped to ``L / (L + 10)`` in [0, 1): 0.5 means a one-in-10^10 event. This is
+   the one scale every detector family shares (:mod:`incidentml.anomaly._calibration`, whose compiled
+   functions this kernel calls). The point's score is the largest of the calibrated components.
    **Fast channel** (``fast_scale``): the averaging delays the first alert after a sudden change by
    up to ``short_window`` points (hours on hourly data). So ``log(1 + mean of the last 3 z)`` is
    calibrated too, against its own running mean and variance (learnt from values clipped at ``clip``
