@@ -1,8 +1,9 @@
 """incidentml: IT incident management with machine learning.
 
 Triage incident text (:class:`TriageModel`: category, priority and team with calibrated
-confidence and abstention), watch metric streams with online anomaly detectors
-(:func:`make_detector`), and turn their scores into predicted incidents (:class:`IncidentPredictor`).
+confidence and abstention; :class:`TriageClassifier`: one target as a scikit-learn classifier),
+watch metric streams with online anomaly detectors (:func:`make_detector`, river anomaly
+detectors), and turn their scores into predicted incidents (:class:`IncidentPredictor`).
 
 Subpackages
 -----------
@@ -41,7 +42,7 @@ from .exceptions import (
     SchemaError,
 )
 from .incidents import Incident, IncidentPredictor
-from .triage import TriageModel, normalize_text
+from .triage import TriageClassifier, TriageModel, normalize_text
 
 __all__ = [
     "DataError",
@@ -52,6 +53,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "SchemaError",
+    "TriageClassifier",
     "TriageModel",
     "__version__",
     "anomaly",

@@ -88,11 +88,11 @@ def abstention_threshold(correct: np.ndarray, confidence: np.ndarray, *, target_
 
 
 def classification_report(
-    y_true: Sequence[Any],
-    y_pred: Sequence[Any],
+    y_true: Sequence[Any] | np.ndarray,
+    y_pred: Sequence[Any] | np.ndarray,
     *,
     proba: np.ndarray | None = None,
-    classes: Sequence[Any] | None = None,
+    classes: Sequence[Any] | np.ndarray | None = None,
     abstain: Sequence[bool] | None = None,
     order: Sequence[Any] | None = None,
     n_critical: int = 1,

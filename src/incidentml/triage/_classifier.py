@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,7 +27,6 @@ from sklearn.utils.validation import (
 from .._validation import Interval, Options, validate_params
 from ..evaluation import abstention_threshold, classification_report
 from ..exceptions import DataError, NotFittedError, RareClassWarning, SchemaError
-from ..utils import load_model_file, save_model_file
 from ._features import TicketFeaturizer
 from ._head import (
     _CALIBRATION_MAX_CLASSES,
@@ -780,31 +778,18 @@ class TriageClassifier(BaseTargetClassifier):
         return classification_report(y_true, self.classes_[pred][keep], proba=proba[keep], classes=list(self.classes_),
                                      abstain=abstain[keep], order=h.order, n_critical=self.n_critical)
 
-    # ------------------------------------------------------------------ persistence
-    def manifest(self) -> dict[str, Any]:
-        """What is stored beside the model: versions, labels, cut, validation metrics and parameters."""
-        self._check_fitted()
-        from .. import __version__
+    # ------------------------------------------------------------------ persistence (PersistenceMixin)
+    _model_kind = "incidentml.TriageClassifier"
 
-        return {"kind": "incidentml.TriageClassifier", "incidentml_version": __version__,
-                "labels": [str(c) for c in self.classes_], "ordinal": _jsonable(self.ordinal_),
+    def _manifest_extra(self) -> dict[str, Any]:
+        self._check_fitted()
+        return {"labels": [str(c) for c in self.classes_], "ordinal": _jsonable(self.ordinal_),
                 "threshold": float(self.threshold_), "coverage": self.coverage_,
                 "validation_metrics": _jsonable(self.validation_metrics_), "params": _jsonable(self.get_params())}
 
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Save the fitted classifier to ``path`` (joblib payload + manifest, written atomically)."""
-        save_model_file(self, path, self.manifest())
-        return str(path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> TriageClassifier:
-        """Load a classifier saved by :meth:`save`, after checking its manifest, SHA-256 and HMAC."""
-        obj, _ = load_model_file(path, expected_kind="incidentml.TriageClassifier")
-        if not isinstance(obj, cls):
-            from ..exceptions import ModelFileError
-
-            raise ModelFileError(f"Model file '{path}' does not hold a {cls.__name__} (found {type(obj).__name__}).")
-        return obj
+    def manifest(self) -> dict[str, Any]:
+        """What is stored beside the model: versions, labels, cut, validation metrics and parameters."""
+        return self._manifest()
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()

@@ -85,7 +85,8 @@ class TicketFeaturizer:
         num = np.asarray(num, dtype=float)
         bad = ~np.isfinite(num)
         if bad.any():
-            num = np.where(bad, self.num_mean_[None, :], num)
+            mean = np.asarray(self.num_mean_, dtype=float)
+            num = np.where(bad, mean[None, :], num)
         return num
 
     def transform(self, docs: Sequence[str], cat: np.ndarray | None, num: np.ndarray | None) -> sp.csr_matrix:
@@ -95,6 +96,8 @@ class TicketFeaturizer:
         if self.cat_ is not None:
             blocks.append(self.cat_.transform(cat))
         if self.num_mean_ is not None:
+            if num is None:
+                raise ValueError("numeric features were fitted, so transform needs them")  # internal misuse
             filled = self._fill(num)
             blocks.append(sp.csr_matrix(self._scale(filled)))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -133,7 +136,7 @@ class TicketFeaturizer:
             else:
                 out[name] = out.get(name, 0.0) + float(value)
         if char_contrib:
-            lo, hi = self.char_ngram_range
+            lo, hi = self.char_ngram_range or (0, 0)  # char_contrib is empty without character n-grams
             words = _WORD_RE.findall(doc)
             owners: dict[str, set[str]] = {}
             for w in set(words):

@@ -40,7 +40,8 @@ KNOWN_PRIORITY_SCALES: tuple[tuple[str, ...], ...] = (
 )
 
 _CALIBRATION_MAX_CLASSES = 30  # above this, temperature scaling (one parameter) is used
-_COST_GRID = tuple(float(w) for w in np.round(np.r_[np.arange(1.0, 4.0, 0.1), np.arange(4.0, 10.0, 0.5), 10, 15, 20, 30, 50], 2))
+_COST_GRID: tuple[float, ...] = tuple(
+    round(float(w), 2) for w in [*np.arange(1.0, 4.0, 0.1), *np.arange(4.0, 10.0, 0.5), 10, 15, 20, 30, 50])
 
 
 class _Head:

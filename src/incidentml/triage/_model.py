@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
@@ -18,7 +18,6 @@ from tqdm import tqdm
 
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataError, NotFittedError, SchemaError
-from ..utils import load_model_file, save_model_file
 from ._classifier import TriageClassifier
 from ._features import TicketFeaturizer
 from ._head import (  # noqa: F401  (_Head: model files of 0.2 pickled it under this module)
@@ -389,7 +388,8 @@ class TriageModel(BaseTriageClassifier):
         self._require_columns(frame, text_cols, "text")
         overlap = set(text_cols) & set(target_map.values())
         if overlap:
-            msg = f"Column {sorted(overlap)[0]!r} is used both as text and as a target; a model cannot read its own label."
+            msg = (f"Column {sorted(overlap)[0]!r} is used both as text and as a target; a model cannot read its "
+                   "own label.")
             raise SchemaError(msg)
         ordinal_spec = self.ordinal
         if isinstance(ordinal_spec, dict):
@@ -402,7 +402,8 @@ class TriageModel(BaseTriageClassifier):
         seed = 0 if self.random_state is None else int(self.random_state)
         show = self.progress if self.progress is not None else None
         n_steps = 1 + len(target_map) * (self.cv + 2)
-        bar = tqdm(total=n_steps, desc="triage: fit", unit="step", disable=(show is False) if show is not None else None,
+        bar = tqdm(total=n_steps, desc="triage: fit", unit="step",
+                   disable=(show is False) if show is not None else None,
                    leave=False)
         t0 = time.perf_counter()
         try:
@@ -410,7 +411,8 @@ class TriageModel(BaseTriageClassifier):
                            or pd.api.types.is_bool_dtype(frame[c])]
             numeric = [c for c in features if c not in categorical]
             docs = self._documents(frame, text_cols)
-            featurizer = TicketFeaturizer(word_ngram_range=self.word_ngram_range, char_ngram_range=self.char_ngram_range,
+            featurizer = TicketFeaturizer(word_ngram_range=self.word_ngram_range,
+                                          char_ngram_range=self.char_ngram_range,
                                           max_features=self.max_features, min_df=self.min_df, categorical=categorical,
                                           numeric=numeric)
             cat, num = _structured(frame, categorical, numeric)
@@ -453,7 +455,7 @@ class TriageModel(BaseTriageClassifier):
         self.n_train_rows_ = int(len(frame))
         self.fit_seconds_ = time.perf_counter() - t0
         self.fingerprint_ = _fingerprint(frame, text_cols + features + list(target_map.values()))
-        self.created_at_ = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.created_at_ = datetime.now(UTC).isoformat(timespec="seconds")
         return self
 
     # ------------------------------------------------------------------ prediction
@@ -518,7 +520,8 @@ class TriageModel(BaseTriageClassifier):
         Returns
         -------
         DataFrame
-            Same index as ``X`` (a DataFrame or Series; a RangeIndex otherwise); for each target ``NAME`` the columns ``NAME`` (label, filled even
+            Same index as ``X`` (a DataFrame or Series; a RangeIndex otherwise); for each target
+            ``NAME`` the columns ``NAME`` (label, filled even
             when abstaining), ``NAME_confidence`` (calibrated probability of that label) and
             ``NAME_abstain`` (True when confidence is below the cut chosen at fit, or the ticket
             is empty).
@@ -637,19 +640,15 @@ class TriageModel(BaseTriageClassifier):
             reports[n] = self.estimators_[n]._report(Xmat, y_true, keep, empty)
         return reports
 
-    # ------------------------------------------------------------------ persistence
-    def manifest(self) -> dict[str, Any]:
-        """What is stored beside the model: versions, labels, data fingerprint, metrics, creation time."""
+    # ------------------------------------------------------------------ persistence (PersistenceMixin)
+    _model_kind = "incidentml.TriageModel"
+
+    def _manifest_extra(self) -> dict[str, Any]:
         self._check_fitted()
-        import joblib
         import scipy
         import sklearn
 
-        from .. import __version__
-
         return {
-            "kind": "incidentml.TriageModel",
-            "incidentml_version": __version__,
             "dependencies": {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
                              "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
                              "joblib": joblib.__version__},
@@ -667,25 +666,9 @@ class TriageModel(BaseTriageClassifier):
             "params": _jsonable(self.get_params()),
         }
 
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Save the fitted model to ``path`` (joblib payload + manifest, written atomically).
-
-        When the environment variable ``INCIDENTML_MODEL_KEY`` is set, the file is signed with
-        HMAC-SHA256. Joblib files are pickles: load only files from a trusted source.
-        """
-        manifest = self.manifest()
-        save_model_file(self, path, manifest)
-        return str(path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> TriageModel:
-        """Load a model saved by :meth:`save`, after checking its manifest, SHA-256 and HMAC."""
-        obj, _ = load_model_file(path, expected_kind="incidentml.TriageModel")
-        if not isinstance(obj, cls):
-            from ..exceptions import ModelFileError
-
-            raise ModelFileError(f"Model file '{path}' does not hold a TriageModel (found {type(obj).__name__}).")
-        return obj
+    def manifest(self) -> dict[str, Any]:
+        """What is stored beside the model: versions, labels, data fingerprint, metrics, creation time."""
+        return self._manifest()
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()

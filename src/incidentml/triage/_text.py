@@ -43,7 +43,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^\s*(?:from|sent|to|cc|bcc|subject|date|von|de|envoyé|gesendet|an|objet|betreff)\s*:.*$",
                 re.IGNORECASE | re.MULTILINE), " "),
     (re.compile(r"^\s*>.*$", re.MULTILINE), " __quote__ "),
-    # stack-trace frames: Java "at a.b.C.m(C.java:12)", Python 'File "x.py", line 3, in f', .NET "at A.B() in x.cs:line 3"
+    # stack-trace frames: Java "at a.b.C.m(C.java:12)", Python 'File "x.py", line 3, in f',
+    # .NET "at A.B() in x.cs:line 3"
     (re.compile(r"\bat\s+[\w$.<>]+\([^)\n]*\)(?:\s+in\s+\S+)?"), " __frame__ "),
     (re.compile(r'File\s+"[^"\n]+",\s+line\s+\d+(?:,\s+in\s+\S+)?'), " __frame__ "),
     (re.compile(r"\.\.\.\s*\d+\s+more\b"), " __frame__ "),

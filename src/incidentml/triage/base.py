@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from ..utils import PersistenceMixin
+
 __all__ = ["BaseTargetClassifier", "BaseTriageClassifier"]
 
 
-class BaseTargetClassifier(ClassifierMixin, BaseEstimator, ABC):
+class BaseTargetClassifier(PersistenceMixin, ClassifierMixin, BaseEstimator, ABC):
     """Abstract base of a single-target triage classifier, a scikit-learn classifier.
 
     Subclasses implement :meth:`fit` (learning ``classes_``, a 1-D array of the labels, and
@@ -69,7 +71,7 @@ class BaseTargetClassifier(ClassifierMixin, BaseEstimator, ABC):
                             index=index)
 
 
-class BaseTriageClassifier(BaseEstimator, ABC):
+class BaseTriageClassifier(PersistenceMixin, BaseEstimator, ABC):
     """Abstract base of a multi-target triage model.
 
     Subclasses implement :meth:`fit`, :meth:`predict`, :meth:`predict_proba` and
@@ -84,7 +86,7 @@ class BaseTriageClassifier(BaseEstimator, ABC):
     """
 
     @abstractmethod
-    def fit(self, X: Any, y: Any = None, **kwargs: Any) -> BaseTriageClassifier:
+    def fit(self, X: Any, y: Any = None) -> BaseTriageClassifier:
         """Learn from past incidents and return ``self``."""
 
     @abstractmethod
