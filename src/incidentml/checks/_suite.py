@@ -28,7 +28,7 @@ from sklearn.metrics import f1_score
 
 from ..anomaly import AnomalyDetector
 from ..exceptions import NotFittedError
-from ..triage import BaseTriageClassifier
+from ..triage import BaseTargetClassifier, BaseTriageClassifier
 
 __all__ = ["EXPECTED_FAILURES", "check_estimator", "yield_checks"]
 
@@ -235,6 +235,76 @@ def check_confidence_and_abstention(estimator: Any) -> None:
     assert all(empty[f"{n}_abstain"] for n in kw["targets"]), "an empty ticket must abstain"
 
 
+# ------------------------------------------------------------------ single-target triage checks
+def _target_data(seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    data, _ = _triage_data(seed)
+    X = data[["title", "description"]].set_axis([f"T-{seed}-{i}" for i in range(len(data))])
+    return X, pd.Series(data["category"].to_numpy(), index=X.index, name="category")
+
+
+def _fit_target(est: Any, X: pd.DataFrame, y: pd.Series) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y)
+
+
+def check_target_fit_contract(estimator: Any) -> None:
+    """``fit(X, y)`` returns self, leaves parameters and inputs alone; unfitted use raises NotFittedError."""
+    est = _fresh(estimator)
+    X, y = _target_data()
+    for method in ("predict", "predict_proba"):
+        try:
+            getattr(est, method)(X)
+        except NotFittedError:
+            continue
+        raise AssertionError(f"{type(est).__name__}.{method} before fit did not raise NotFittedError")
+    before = {k: joblib.hash(v) for k, v in est.get_params(deep=False).items()}
+    X0, y0 = X.copy(deep=True), y.copy(deep=True)
+    assert _fit_target(est, X, y) is est, "fit must return self"
+    after = {k: joblib.hash(v) for k, v in est.get_params(deep=False).items()}
+    assert before == after, f"{type(est).__name__}.fit changed parameters"
+    est.predict(X)
+    pd.testing.assert_frame_equal(X, X0)
+    pd.testing.assert_series_equal(y, y0)
+
+
+def check_target_routes_agree(estimator: Any) -> None:
+    """predict, predict_proba, predict_frame, predict_one, pickle and a same-seed clone all agree."""
+    est = _fresh(estimator)
+    if "random_state" in est.get_params():
+        est.set_params(random_state=7)
+    twin = clone(est)
+    X, y = _target_data()
+    _fit_target(est, X, y)
+    _fit_target(twin, X, y)
+    proba = est.predict_proba(X)
+    assert proba.shape == (len(X), len(est.classes_)) and np.allclose(proba.sum(axis=1), 1.0)
+    pred = est.predict(X)
+    frame = est.predict_frame(X)
+    assert list(frame.index) == list(X.index), "predict_frame must keep the input's index"
+    assert (frame["label"].to_numpy() == pred).all()
+    assert ((frame["confidence"] >= 0) & (frame["confidence"] <= 1)).all() and frame["abstain"].dtype == bool
+    if getattr(est, "ordinal_", None) is None:
+        assert (est.classes_[proba.argmax(axis=1)] == pred).all(), "predict != classes_[argmax(predict_proba)]"
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(X), pred)
+    np.testing.assert_array_equal(twin.predict(X), pred)
+    for i in range(5):
+        one = est.predict_one(X.iloc[i].to_dict())
+        assert one["label"] == pred[i] and abs(one["confidence"] - frame["confidence"].iloc[i]) < 1e-9
+
+
+def check_target_macro_f1_floor(estimator: Any) -> None:
+    """On held-out synthetic tickets macro-F1 reaches the floor; ``score`` is their accuracy."""
+    est = _fresh(estimator)
+    X, y = _target_data(seed=0)
+    X_test, y_test = _target_data(seed=1)
+    _fit_target(est, X, y)
+    pred = est.predict(X_test)
+    f1 = f1_score(y_test, pred, average="macro")
+    assert f1 >= TRIAGE_MACRO_F1_FLOOR, f"macro-F1 {f1:.3f} below the floor {TRIAGE_MACRO_F1_FLOOR}"
+    assert abs(est.score(X_test, y_test) - float((pred == y_test.to_numpy()).mean())) < 1e-12
+
+
 # ------------------------------------------------------------------ detector checks
 def _stream(n: int = 700, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """A labelled two-metric stream (minute data, daily cycle) with a spike, a level shift and a drop."""
@@ -392,6 +462,7 @@ _GENERIC = [check_default_constructible, check_no_attributes_set_in_init, check_
 _TRIAGE = [check_params_not_mutated_by_fit, check_fit_returns_self, check_unfitted_raises, check_pickle_roundtrip,
            check_inputs_not_mutated, check_column_order_irrelevant, check_extra_and_missing_columns,
            check_seeding_is_idempotent, check_routes_agree, check_macro_f1_floor, check_confidence_and_abstention]
+_TARGET = [check_target_fit_contract, check_target_routes_agree, check_target_macro_f1_floor]
 
 
 def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
@@ -400,6 +471,8 @@ def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
     checks = list(_GENERIC)
     if isinstance(estimator, BaseTriageClassifier):
         checks += _TRIAGE
+    if isinstance(estimator, BaseTargetClassifier):
+        checks += _TARGET
     if isinstance(estimator, AnomalyDetector):
         checks += _DETECTOR
     for check in checks:
