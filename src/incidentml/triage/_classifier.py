@@ -347,7 +347,7 @@ class TriageClassifier(BaseTargetClassifier):
         if not reset and self.input_kind_ == "text" and (isinstance(X, pd.DataFrame) or np.ndim(X) == 2):
             msg = (f"This {name} was fitted on 1-D text (one text per row) but got a table. Pass a list or Series "
                    "of texts, as at fit.")
-            raise ValueError(msg)
+            raise DataError(msg)
         if isinstance(X, pd.DataFrame):
             if X.shape[1] == 0 or X.shape[0] == 0:
                 check_array(np.empty(X.shape), ensure_all_finite=False)  # sklearn's own message
@@ -357,7 +357,7 @@ class TriageClassifier(BaseTargetClassifier):
             if X.dtype.kind in "biufc":
                 msg = (f"{name} reads a 1-D input as one text per row, but got a Series of numbers. Reshape your "
                        "data: pass X.to_frame() to use it as a numeric feature.")
-                raise ValueError(msg)
+                raise DataError(msg)
             return X.to_frame(name=0), "text", X.index
         if isinstance(X, (str, bytes)):
             msg = (f"{name} needs one ticket per row; got a single {type(X).__name__}. Pass a list of texts, or use "
@@ -373,7 +373,7 @@ class TriageClassifier(BaseTargetClassifier):
                 msg = (f"{name} reads a 1-D input as one text per row, but got a 1-D array of numbers. Reshape your "
                        "data either using array.reshape(-1, 1) if your data has a single feature or "
                        "array.reshape(1, -1) if it contains a single sample.")
-                raise ValueError(msg)
+                raise DataError(msg)
             if arr.shape[0] == 0:
                 check_array(np.empty((0, 1)))
             return pd.DataFrame({0: arr}), "text", pd.RangeIndex(arr.shape[0])
@@ -424,7 +424,7 @@ class TriageClassifier(BaseTargetClassifier):
         if kind != self.input_kind_:
             msg = (f"This {type(self).__name__} was fitted on a table of {self.n_features_in_} column(s) but got "
                    "1-D input. Reshape your data: pass the same columns as at fit.")
-            raise ValueError(msg)
+            raise DataError(msg)
         Xmat, docs, empty = self._encode(frame)
         return Xmat, docs, empty, index
 
