@@ -53,7 +53,8 @@ ALLOWED = {
     "incidents": {"utils", "anomaly"},
     "triage": {"utils", "evaluation"},
     "checks": {"utils", "anomaly", "triage", "datasets"},
-    "cli": {"utils", "anomaly", "incidents", "triage", "evaluation", "datasets"},
+    "fleet": {"utils", "anomaly", "incidents"},
+    "cli": {"utils", "anomaly", "incidents", "triage", "evaluation", "datasets", "fleet"},
 }
 
 

@@ -9,6 +9,8 @@ Subpackages
 -----------
 anomaly
     Streaming anomaly detectors (``learn_one``/``score_one``/``score_many``).
+fleet
+    Whole fleets in batch: pandas on all cores, Dask clusters, files, incremental state.
 incidents
     Predicted incidents from detector scores (:class:`IncidentPredictor`).
 triage
@@ -31,7 +33,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-from . import anomaly, checks, datasets, evaluation, exceptions, incidents, triage, utils
+from . import anomaly, checks, datasets, evaluation, exceptions, fleet, incidents, triage, utils
 from .anomaly import make_detector
 from .exceptions import (
     DataError,
@@ -41,6 +43,7 @@ from .exceptions import (
     NotFittedError,
     SchemaError,
 )
+from .fleet import predict_incidents, score_fleet
 from .incidents import Incident, IncidentPredictor
 from .triage import TriageClassifier, TriageModel, normalize_text
 
@@ -61,9 +64,12 @@ __all__ = [
     "datasets",
     "evaluation",
     "exceptions",
+    "fleet",
     "incidents",
     "make_detector",
     "normalize_text",
+    "predict_incidents",
+    "score_fleet",
     "triage",
     "utils",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "DataError",
     "PerformanceWarning",
     "RareClassWarning",
+    "SkippedRowsWarning",
 ]
 
 
@@ -62,3 +63,7 @@ class RareClassWarning(IncidentMLWarning):
 
 class PerformanceWarning(IncidentMLWarning):
     """A slower route is in use (for example the detectors' kernels run as Python without numba)."""
+
+
+class SkippedRowsWarning(IncidentMLWarning):
+    """Some input rows were not used (the message says how many, and why); ``strict=True`` raises instead."""

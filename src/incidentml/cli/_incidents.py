@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ._common import CLIError, parse_pairs
+from ._fleet import add_fleet_options, run_long_incidents
 from ._metrics import add_metric_options, check_detector, check_output, read_metrics
 
 __all__ = ["register"]
@@ -33,6 +34,12 @@ def register(jobs: Any) -> None:
                         "'max' takes the largest per-metric score")
     p.add_argument("--jobs", type=int, default=1,
                    help="entities scored in parallel processes (default 1; -1: all cores); same result")
+    p.add_argument("--series-col", default=None,
+                   help="long-format input (series, time, value per row; --input may be a glob of CSV/Parquet "
+                        "files): the series column; each --entity-col value is a host whose series are its metrics "
+                        "(default without --entity-col: each series its own entity)")
+    p.add_argument("--value-col", default="value", help="value column of long-format input (default: value)")
+    add_fleet_options(p)
     p.set_defaults(func=_incidents)
 
 
@@ -58,6 +65,10 @@ def _incidents(args: Any) -> int:
         raise CLIError(f"--horizon must be a positive number of minutes. Got {args.horizon:g}.")
     limits = _limits(args.limit)
     path = check_output(args.output)
+    if args.series_col is not None or args.state is not None or args.scheduler is not None:
+        args.series_col = args.series_col or "series_id"
+        return run_long_incidents(args, {"combine": args.combine, "limits": limits or None,
+                                         "horizon": args.horizon * 60.0})
     frame, metrics = read_metrics(args, entity_col=args.entity_col)
     unknown = [m for m in limits if m not in metrics]
     if unknown:

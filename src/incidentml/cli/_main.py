@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..exceptions import IncidentMLError
-from . import _detect, _incidents, _nab, _triage
+from . import _detect, _fleet, _incidents, _nab, _triage
 
 __all__ = ["build_parser", "main"]
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  triage   train, apply and evaluate incident-text triage models (category, priority, team)\n"
         "  detect   score metric rows for anomalies with an online detector\n"
         "  incidents raise predicted incidents (debounced, grouped, forecast) from metric rows\n"
+        "  score    score a long-format fleet (CSV/Parquet, globs) in-process or on Dask, resumable\n"
         "  nab      score detectors on the Numenta Anomaly Benchmark, or run one over the corpus"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"incidentml {__version__}")
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     _triage.register(jobs)
     _detect.register(jobs)
     _incidents.register(jobs)
+    _fleet.register(jobs)
     _nab.register(jobs)
     return parser
 
@@ -61,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = show
         try:
             return int(args.func(args) or 0)
-        except (IncidentMLError, OSError, ValueError, KeyError, MemoryError) as exc:
+        except (IncidentMLError, OSError, ValueError, KeyError, MemoryError, ImportError) as exc:
             if debug:
                 traceback.print_exc()
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

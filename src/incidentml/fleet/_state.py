@@ -1,0 +1,174 @@
+"""Incremental runs: per-partition state saved at the end of a batch and resumed on the next.
+
+A state directory holds a ``manifest.json`` (what the state is for: the job, the number of
+partitions, the detector and its parameters), a ``CURRENT`` file naming the committed generation,
+and one folder per generation with one model file per partition (``part-00017.state``, written
+with :func:`incidentml.utils.save_model_file`: a checked manifest, a SHA-256, atomic).
+
+A batch writes its partitions into a new, uncommitted generation and commits it last, by
+replacing ``CURRENT`` atomically once the output is written, so a job killed at any moment leaves
+either the previous state or the new one, never a mix: rerunning the batch gives the same result.
+A series (or entity) is always in the same partition (a CRC-32 of its name modulo the number of
+partitions, fixed when the state is created).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError, ModelFileError
+from ..utils import PersistenceMixin
+
+__all__ = ["DEFAULT_PARTITIONS", "PartitionState", "StateStore", "partition_of"]
+
+#: Partitions of a new state directory (series are spread over them by a hash of their name).
+DEFAULT_PARTITIONS = 64
+
+_FORMAT = 1
+
+
+def partition_of(keys: Any, n_partitions: int) -> np.ndarray:
+    """The partition of each key: CRC-32 of its text modulo ``n_partitions`` (stable everywhere).
+
+    Examples
+    --------
+    >>> partition_of(["web-1", "web-2", "web-1"], 8).tolist()
+    [0, 2, 0]
+    """
+    values = pd.Series(keys, dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    table = np.array([zlib.crc32(str(u).encode("utf-8")) % n_partitions for u in uniques], dtype=np.int64)
+    return table[codes] if len(table) else np.zeros(0, dtype=np.int64)
+
+
+class PartitionState(PersistenceMixin):
+    """What one partition remembers: a model per key and the last time each key was scored.
+
+    ``models`` maps a series (or entity) to its detector (or incident predictor); ``last_t``
+    maps it to the latest timestamp (epoch seconds) already learnt from.
+    """
+
+    _model_kind = "incidentml.fleet.PartitionState"
+
+    def __init__(self, models: dict[str, Any] | None = None, last_t: dict[str, float] | None = None) -> None:
+        self.models = {} if models is None else models
+        self.last_t = {} if last_t is None else last_t
+
+    def _manifest_extra(self) -> dict[str, Any]:
+        return {"keys": len(self.models)}
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class StateStore:
+    """A state directory for one kind of job (``"score"`` or ``"incidents"``).
+
+    Parameters
+    ----------
+    path : path-like
+        The directory (created when missing).
+    job : str
+        What the state is for; a directory made for another job is refused.
+    config : dict
+        What must match between runs (detector name, parameters...); a mismatch is refused, because
+        resuming with another detector would mix two models' answers.
+    n_partitions : int, default=64
+        Used only when the directory is new.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, job: str, config: dict[str, Any],
+                 n_partitions: int = DEFAULT_PARTITIONS) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise DataError(f"--state / state: '{self.path}' is a file; give a directory (created when missing).")
+        self.path.mkdir(parents=True, exist_ok=True)
+        manifest_path = self.path / "manifest.json"
+        config = json.loads(json.dumps(config, default=repr))
+        if manifest_path.exists():
+            try:
+                manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ModelFileError(f"State directory '{self.path}': manifest.json is unreadable ({exc}).") from None
+            if manifest.get("format") != _FORMAT or manifest.get("job") != job:
+                msg = (f"State directory '{self.path}' holds state of job {manifest.get('job')!r} (format "
+                       f"{manifest.get('format')!r}), not of {job!r}. Give another directory.")
+                raise ModelFileError(msg)
+            if manifest.get("config") != config:
+                msg = (f"State directory '{self.path}' was made with {manifest.get('config')}, not {config}: "
+                       "resuming with other settings would mix two models. Use the same settings or a new "
+                       "directory.")
+                raise ModelFileError(msg)
+            self.n_partitions = int(manifest["n_partitions"])
+        else:
+            self.n_partitions = int(n_partitions)
+            manifest = {"format": _FORMAT, "job": job, "n_partitions": self.n_partitions, "config": config}
+            _write_text_atomic(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        current = self.path / "CURRENT"
+        self.generation = int(current.read_text().strip()) if current.exists() else 0
+        self.pending = self.generation + 1
+        pending_dir = self._dir(self.pending)
+        if pending_dir.exists():  # left by a run that was killed before it committed
+            shutil.rmtree(pending_dir)
+        pending_dir.mkdir()
+
+    def _dir(self, generation: int) -> Path:
+        return self.path / f"gen-{generation:06d}"
+
+    def _file(self, generation: int, part: int) -> Path:
+        return self._dir(generation) / f"part-{part:05d}.state"
+
+    def load(self, part: int) -> PartitionState:
+        """The committed state of one partition (empty when it has none yet)."""
+        path = self._file(self.generation, part)
+        if self.generation == 0 or not path.exists():
+            return PartitionState()
+        return PartitionState.load(path)
+
+    def save(self, part: int, state: PartitionState) -> None:
+        """Write one partition's new state into the pending generation (not yet committed)."""
+        state.save(self._file(self.pending, part))
+
+    def commit(self) -> None:
+        """Make the pending generation current; partitions it did not touch are carried over."""
+        new, old = self._dir(self.pending), self._dir(self.generation)
+        if self.generation and old.exists():
+            for f in old.glob("part-*.state"):
+                target = new / f.name
+                if not target.exists():
+                    try:
+                        os.link(f, target)
+                    except OSError:
+                        shutil.copy2(f, target)
+        _write_text_atomic(self.path / "CURRENT", f"{self.pending}\n")
+        previous = self.generation
+        self.generation, self.pending = self.pending, self.pending + 1
+        if previous and old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        self._dir(self.pending).mkdir(exist_ok=True)
+
+    def discard(self) -> None:
+        """Drop the pending generation (after a failed batch)."""
+        shutil.rmtree(self._dir(self.pending), ignore_errors=True)
+
+    def info(self) -> dict[str, Any]:
+        return {"path": str(self.path), "generation": self.generation, "n_partitions": self.n_partitions}
