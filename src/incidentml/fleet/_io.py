@@ -160,7 +160,10 @@ class FrameWriter:
             pa = require_pyarrow()
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._writer is None:
-                self._schema = table.schema
+                # categorical keys (read dictionary-encoded) are written back as their plain values
+                self._schema = pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type)
+                                                   else f.type) for f in table.schema])
+                table = table.cast(self._schema)
                 self._writer = pa.parquet.ParquetWriter(self._tmp, self._schema)
             elif table.schema != self._schema:
                 table = table.cast(self._schema)
