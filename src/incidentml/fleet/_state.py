@@ -129,7 +129,6 @@ class StateStore:
         pending_dir = self._dir(self.pending)
         if pending_dir.exists():  # left by a run that was killed before it committed
             shutil.rmtree(pending_dir)
-        pending_dir.mkdir()
 
     def _dir(self, generation: int) -> Path:
         return self.path / f"gen-{generation:06d}"
@@ -146,11 +145,13 @@ class StateStore:
 
     def save(self, part: int, state: PartitionState) -> None:
         """Write one partition's new state into the pending generation (not yet committed)."""
+        self._dir(self.pending).mkdir(exist_ok=True)
         state.save(self._file(self.pending, part))
 
     def commit(self) -> None:
         """Make the pending generation current; partitions it did not touch are carried over."""
         new, old = self._dir(self.pending), self._dir(self.generation)
+        new.mkdir(exist_ok=True)
         if self.generation and old.exists():
             for f in old.glob("part-*.state"):
                 target = new / f.name
@@ -164,7 +165,6 @@ class StateStore:
         self.generation, self.pending = self.pending, self.pending + 1
         if previous and old.exists():
             shutil.rmtree(old, ignore_errors=True)
-        self._dir(self.pending).mkdir(exist_ok=True)
 
     def discard(self) -> None:
         """Drop the pending generation (after a failed batch)."""
