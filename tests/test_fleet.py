@@ -196,13 +196,18 @@ def test_dask_equals_pandas_on_a_local_cluster(client, tmp_path):
     want = want.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
     inc = predict_incidents(dd.from_pandas(df, npartitions=3), entity_col="entity", n_partitions=4)
-    pd.testing.assert_frame_equal(inc, predict_incidents(df, entity_col="entity", n_jobs=1))
+    inc_whole = predict_incidents(df, entity_col="entity", n_jobs=1)
+    pd.testing.assert_frame_equal(inc, inc_whole)
     cut = T0 + pd.Timedelta(minutes=250)
     score_fleet(dd.from_pandas(df[df["timestamp"] < cut], npartitions=2), state=tmp_path / "s")
     rest = score_fleet(dd.from_pandas(df[df["timestamp"] >= cut], npartitions=2), state=tmp_path / "s")
     rest = rest.sort_values(key).reset_index(drop=True)
     tail = want[want["timestamp"] >= cut].reset_index(drop=True)
     np.testing.assert_array_equal(rest["score"].to_numpy(), tail["score"].to_numpy())
+    early = df["timestamp"] < cut
+    predict_incidents(dd.from_pandas(df[early], npartitions=2), entity_col="entity", state=tmp_path / "i")
+    resumed = predict_incidents(dd.from_pandas(df[~early], npartitions=2), entity_col="entity", state=tmp_path / "i")
+    pd.testing.assert_frame_equal(resumed, inc_whole)
 
 
 # ------------------------------------------------------------------------------------ command line

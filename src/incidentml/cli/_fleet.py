@@ -132,9 +132,7 @@ def run_long_incidents(args: Any, predictor_params: dict[str, Any]) -> int:
               entity_col=args.entity_col, **predictor_params)
     with open_scheduler(args.scheduler, args.workers) as client:
         if client is not None:
-            if args.state is not None:
-                raise CLIError("--state with --scheduler is not supported for incidents yet; run in-process.")
-            incidents = predict_incidents(read_dask(files, cols), args.detector, **kw)
+            incidents = predict_incidents(read_dask(files, cols), args.detector, state=args.state, **kw)
         else:
             import pandas as pd
 

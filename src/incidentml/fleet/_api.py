@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -186,7 +187,7 @@ def _dask_client() -> Any:
 
 
 def _dask_score_part(pdf: pd.DataFrame, schema: LongSchema, make: Callable[[], Any], store_args: Any,
-                     n_partitions: int, mode: str) -> tuple[pd.DataFrame | None, Skipped]:
+                     n_partitions: int, mode: str) -> tuple[pd.DataFrame | None, Skipped, list[int]]:
     """One Dask partition (whole series or entities): load, run, save its partitions' state."""
     store = _reopen(store_args)
     parts = pdf["__part"].to_numpy(dtype=np.int64)
@@ -201,7 +202,7 @@ def _dask_score_part(pdf: pd.DataFrame, schema: LongSchema, make: Callable[[], A
         _, states, skipped = _incident_task(frame, states, parts, schema, make)
         result = _incident_frame(st for st in states.values())
     _save_states(store, states)
-    return result, skipped
+    return result, skipped, sorted(states)
 
 
 def _reopen(store_args: Any) -> StateStore | None:
@@ -216,7 +217,7 @@ def _reopen(store_args: Any) -> StateStore | None:
 
 
 def _run_dask(ddf: Any, schema: LongSchema, key_col: str, make: Callable[[], Any], store: StateStore | None,
-              n_partitions: int, mode: str) -> Iterator[tuple[pd.DataFrame | None, Skipped]]:
+              n_partitions: int, mode: str) -> Iterator[tuple[pd.DataFrame | None, Skipped, list[int]]]:
     """Shuffle ``ddf`` so each key's rows meet in one partition, run each on the cluster, yield as done."""
     import dask
     from distributed import as_completed
@@ -235,9 +236,14 @@ def _run_dask(ddf: Any, schema: LongSchema, key_col: str, make: Callable[[], Any
     tasks = [dask.delayed(_dask_score_part)(d, schema, make, store_args, n_partitions, mode)
              for d in shuffled.to_delayed()]
     futures = client.compute(tasks)
-    for fut in as_completed(futures):
-        yield fut.result()
-        fut.release()
+    from tqdm import tqdm
+
+    with tqdm(total=len(futures), desc="partitions", unit="part", leave=False,
+              disable=None if sys.stderr.isatty() else True) as bar:
+        for fut in as_completed(futures):
+            yield fut.result()
+            fut.release()
+            bar.update(1)
 
 
 # ------------------------------------------------------------------------------------ public API
@@ -300,7 +306,7 @@ def score_fleet(frame: Any, detector: str | AnomalyDetector = "default", *, seri
     n_parts = store.n_partitions if store is not None else n_partitions
     if _is_dask(frame):
         try:
-            parts, skipped = _drain(_run_dask(frame, schema, series_col, make, store, n_parts, "score"), strict)
+            parts, skipped, _ = _drain(_run_dask(frame, schema, series_col, make, store, n_parts, "score"), strict)
         except BaseException:
             if store is not None:
                 store.discard()
@@ -323,15 +329,17 @@ def score_fleet(frame: Any, detector: str | AnomalyDetector = "default", *, seri
     return out
 
 
-def _drain(stream: Iterator[tuple[Any, Skipped]], strict: bool) -> tuple[list[Any], Skipped]:
-    """Every result of a stream of ``(result, skipped)``, and the skipped rows merged (reported once)."""
+def _drain(stream: Iterator[tuple[Any, Skipped, list[int]]], strict: bool) -> tuple[list[Any], Skipped, set[int]]:
+    """Results of a stream of ``(result, skipped, partitions)``; the skipped rows (reported once); the partitions."""
     total = Skipped()
     items = []
-    for res, sk in stream:
+    touched: set[int] = set()
+    for res, sk, parts in stream:
         total.merge(sk)
         items.append(res)
+        touched.update(parts)
     _report(total, strict)
-    return items, total
+    return items, total, touched
 
 
 def _incident_frame(states: Any) -> pd.DataFrame:
@@ -397,11 +405,18 @@ def predict_incidents(frame: Any, detector: str | AnomalyDetector = "default", *
     store = StateStore(state, job="incidents", config=config, n_partitions=n_partitions) if state is not None else None
     n_parts = store.n_partitions if store is not None else n_partitions
     if _is_dask(frame):
-        if store is not None:
-            raise DataError("Incremental incident state with a Dask frame is not supported yet: the result needs "
-                            "every partition's incidents, pass a pandas frame (or use the CLI with --state).")
-        items, skipped = _drain(_run_dask(frame, schema, key_col, make, None, n_parts, "incidents"), strict)
+        try:
+            items, skipped, touched = _drain(_run_dask(frame, schema, key_col, make, store, n_parts, "incidents"),
+                                             strict)
+        except BaseException:
+            if store is not None:
+                store.discard()
+            raise
         parts = [res for res in items if res is not None and len(res)]
+        if store is not None:  # the incidents of partitions this batch did not touch are in the saved state
+            untouched = [store.load(p) for p in range(n_parts) if p not in touched]
+            parts += [f for f in [_incident_frame(untouched)] if len(f)]
+            store.commit()
         out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     else:
         validate_long_frame(frame, schema)
@@ -455,7 +470,7 @@ def score_files(inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         with writer:
             if scheduler is not None:
                 ddf = read_dask(files, cols)
-                for res, sk in _run_dask(ddf, schema, series_col, make, store, n_parts, "score"):
+                for res, sk, _ in _run_dask(ddf, schema, series_col, make, store, n_parts, "score"):
                     skipped.merge(sk)
                     if res is None:
                         continue
