@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from incidentml import IncidentPredictor, make_detector, predict_incidents, score_fleet
-from incidentml.exceptions import DataError, InvalidParameterError, ModelFileError, SkippedRowsWarning
+from incidentml.exceptions import DataError, InvalidParameterError, ModelFileError, SchemaError, SkippedRowsWarning
 from incidentml.fleet import FrameWriter, StateStore, partition_of, score_files
 
 T0 = pd.Timestamp("2024-03-01")
@@ -204,6 +204,8 @@ def test_dask_equals_pandas_on_a_local_cluster(client, tmp_path):
     rest = rest.sort_values(key).reset_index(drop=True)
     tail = want[want["timestamp"] >= cut].reset_index(drop=True)
     np.testing.assert_array_equal(rest["score"].to_numpy(), tail["score"].to_numpy())
+    with pytest.raises(SchemaError, match="'host' \\(entity_col\\) is not in the Dask frame"):
+        score_fleet(dd.from_pandas(df, npartitions=2), entity_col="host")
     early = df["timestamp"] < cut
     predict_incidents(dd.from_pandas(df[early], npartitions=2), entity_col="entity", state=tmp_path / "i")
     resumed = predict_incidents(dd.from_pandas(df[~early], npartitions=2), entity_col="entity", state=tmp_path / "i")

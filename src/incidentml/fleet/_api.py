@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..anomaly import DEFAULT_THRESHOLD, AnomalyDetector, make_detector
-from ..exceptions import DataError, InvalidParameterError, SkippedRowsWarning
+from ..exceptions import DataError, InvalidParameterError, SchemaError, SkippedRowsWarning
 from ..utils import LongSchema, validate_long_frame
 from ._core import Skipped, prepare, score_sorted
 from ._incidents_core import PREDICTOR_KEY, incident_partition
@@ -223,7 +223,11 @@ def _run_dask(ddf: Any, schema: LongSchema, key_col: str, make: Callable[[], Any
     from distributed import as_completed
 
     client = _dask_client()
-    cols = [c for c in schema.columns if c in ddf.columns]
+    for col, opt in schema.options().items():
+        if col not in ddf.columns:
+            raise SchemaError(f"Column {col!r} ({opt}) is not in the Dask frame (columns: "
+                              f"{', '.join(map(repr, list(ddf.columns)[:12]))}). Name it with {opt}=.")
+    cols = schema.columns
 
     def tag(pdf: pd.DataFrame) -> pd.DataFrame:
         return pdf.assign(__part=partition_of(pdf[key_col].to_numpy(dtype=object), n_partitions))
