@@ -15,7 +15,7 @@ import pytest
 
 from incidentml import IncidentPredictor, make_detector, predict_incidents, score_fleet
 from incidentml.exceptions import DataError, InvalidParameterError, ModelFileError, SchemaError, SkippedRowsWarning
-from incidentml.fleet import FrameWriter, StateStore, partition_of, score_files
+from incidentml.fleet import FrameWriter, partition_of, score_files
 
 T0 = pd.Timestamp("2024-03-01")
 
@@ -40,7 +40,8 @@ def loop_scores(df: pd.DataFrame) -> pd.Series:
     out = pd.Series(np.nan, index=df.index)
     for _, g in df.groupby("series_id"):
         det = make_detector("default")
-        g = g.assign(secs=(g["timestamp"] - pd.Timestamp(0)).dt.total_seconds()).sort_values(["secs", "value"], kind="stable")
+        g = g.assign(secs=(g["timestamp"] - pd.Timestamp(0)).dt.total_seconds())
+        g = g.sort_values(["secs", "value"], kind="stable")
         for idx, row in zip(g.index, g.itertuples(), strict=True):
             x = {"value": row.value}
             out[idx] = det.score_one(x, row.secs)
