@@ -258,10 +258,10 @@ def io_costs(files: list[Path], out: Path, scratch: Path) -> dict[str, float]:
     return {"read_s": read, "write_s": write, "rows": float(len(frame))}
 
 
-def compare(a: Path, b: Path, *, keys: list[str]) -> dict[str, Any]:
+def compare(a: Path | pd.DataFrame, b: Path | pd.DataFrame, *, keys: list[str]) -> dict[str, Any]:
     """Whether two outputs hold the same rows (sorted by ``keys``), scores to 1e-12 and is_anomaly."""
-    x = pd.read_parquet(a).sort_values(keys, kind="stable", ignore_index=True)
-    y = pd.read_parquet(b).sort_values(keys, kind="stable", ignore_index=True)
+    x = (a if isinstance(a, pd.DataFrame) else pd.read_parquet(a)).sort_values(keys, kind="stable", ignore_index=True)
+    y = (b if isinstance(b, pd.DataFrame) else pd.read_parquet(b)).sort_values(keys, kind="stable", ignore_index=True)
     res: dict[str, Any] = {"rows": [len(x), len(y)], "columns": [list(x.columns), list(y.columns)]}
     if len(x) != len(y) or not all(x[k].equals(y[k]) for k in keys):
         res.update(identical=False, reason="different rows")
@@ -322,7 +322,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="where the generated fleet is cached and outputs are written (never the repository)")
     ap.add_argument("--cli", default=str(REPO / ".venv" / "bin" / "incidentml"), help="the incidentml executable")
     ap.add_argument("--no-local", action="store_true", help="skip the LocalCluster runs")
+    ap.add_argument("--scale-series", type=int, default=None,
+                    help="series of the second fleet, whose incremental batch gives the per-series cost "
+                         "(default 20,000)")
+    ap.add_argument("--scale-history", type=int, default=None, help="its points of history (default 1,440: a day)")
+    ap.add_argument("--no-scale", action="store_true", help="skip the second fleet")
     args = ap.parse_args(argv)
+    n_scale = args.scale_series or (2_000 if args.quick else 20_000)
+    scale_history = args.scale_history or (500 if args.quick else 1_440)
     n_series = args.series or (200 if args.quick else 2_000)
     n_points = args.points or (2_000 if args.quick else 5_000)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -379,7 +386,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name}: {r['wall_s']:.2f} s, peak {r['peak_rss_bytes'] / 1e9:.2f} GB, {status}", flush=True)
         return r
 
+    def fresh_state(template: Path, name: str) -> Path:
+        """A copy of the state saved by a history run, so that every incremental batch starts from it."""
+        dst = work / f"state-{name}"
+        shutil.rmtree(dst, ignore_errors=True)
+        if template.exists():
+            shutil.copytree(template, dst)
+        return dst
+
+    # a wider fleet with one day of history: the per-series cost of a small incremental batch, measured
+    # on many more series than the main fleet's (whose increment is too small to separate from start-up)
+    scale, scale_state = None, work / "scale-state"
+    if has_cli and not args.no_scale:
+        scale = fleet(args.data_dir / "data", n_series=n_scale, n_points=scale_history, increment=args.increment,
+                      per_host=args.per_host, n_files=args.files, seed=args.seed + 1)
+        print(f"scaling fleet for the incremental batches: {n_scale:,} series x {scale_history:,} points at {scale}")
+        run("scale_history_save_state", str(scale / "fleet" / "*.parquet"), work / "scale_history.parquet",
+            state=scale_state)
+        (work / "scale_history.parquet").unlink(missing_ok=True)
+    scale_glob = str(scale / "increment" / "*.parquet") if scale else ""
+
     checks: dict[str, Any] = {}
+    keys = ["series_id", "timestamp"]
     for rnd in range(repeats):
         print(f"round {rnd + 1}/{repeats}", flush=True)
         river.append(river_loop(files, args.river_series, n_points))
@@ -395,24 +423,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         state = work / "state"
         shutil.rmtree(state, ignore_errors=True)
         run("in_process_save_state", fleet_glob, work / "with_state.parquet", state=state)
-        copies = {}
-        for name in ("inc_in_process", "inc_in_process_one_host", "inc_local", "inc_local_one_host"):
-            copies[name] = work / f"state-{name}"
-            shutil.rmtree(copies[name], ignore_errors=True)
-            if state.exists():
-                shutil.copytree(state, copies[name])
-        run("inc_in_process", inc_glob, work / "inc_in_process.parquet", state=copies["inc_in_process"])
-        run("inc_in_process_one_host", tiny_glob, work / "inc_tiny.parquet", state=copies["inc_in_process_one_host"])
+        run("inc_in_process", inc_glob, work / "inc_in_process.parquet", state=fresh_state(state, "inc"))
+        run("inc_in_process_one_host", tiny_glob, work / "inc_tiny.parquet", state=fresh_state(state, "tiny"))
         run("inc_in_process_no_state", inc_glob, work / "inc_no_state.parquet")
         run("one_host_no_state", tiny_glob, work / "tiny_no_state.parquet")
         if not args.no_local:
-            run("inc_local", inc_glob, work / "inc_local.parquet", *local, state=copies["inc_local"])
+            run("inc_local", inc_glob, work / "inc_local.parquet", *local, state=fresh_state(state, "inc_local"))
             run("inc_local_one_host", tiny_glob, work / "inc_local_tiny.parquet", *local,
-                state=copies["inc_local_one_host"])
+                state=fresh_state(state, "tiny_local"))
+        if scale:
+            run("scale_inc_in_process", scale_glob, work / "scale_inc.parquet", state=fresh_state(scale_state, "s"))
+            run("scale_inc_in_process_no_state", scale_glob, work / "scale_inc_no_state.parquet")
+            if not args.no_local:
+                run("scale_inc_local", scale_glob, work / "scale_inc_local.parquet", *local,
+                    state=fresh_state(scale_state, "s_local"))
+                run("scale_inc_local_no_state", scale_glob, work / "scale_inc_local_no_state.parquet", *local)
         if rnd == 0:
-            keys = ["series_id", "timestamp"]
-            key_cols = ["entity", "series_id", "timestamp"]
-            checks["in_process_output"] = check_output(work / "in_process.parquet", n_total, key_cols)
+            checks["in_process_output"] = check_output(work / "in_process.parquet", n_total,
+                                                       ["entity", "series_id", "timestamp"])
             checks["with_state_vs_without"] = compare(work / "in_process.parquet", work / "with_state.parquet",
                                                       keys=keys)
             if not args.no_local:
@@ -420,63 +448,89 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                         keys=keys)
                 checks["inc_local_vs_in_process"] = compare(work / "inc_in_process.parquet",
                                                             work / "inc_local.parquet", keys=keys)
+                if scale:
+                    checks["scale_inc_local_vs_in_process"] = compare(work / "scale_inc.parquet",
+                                                                      work / "scale_inc_local.parquet", keys=keys)
+            # resuming from the state gives the scores of one run over the history and the increment together
+            both = work / "one-run-input"
+            both.mkdir(exist_ok=True)
+            pd.concat([pd.read_parquet(files[0]), pd.read_parquet(sorted((data / "increment").glob("*.parquet"))[0])],
+                      ignore_index=True).to_parquet(both / "part-00.parquet", index=False)
+            run("one_run_history_and_increment", str(both / "*.parquet"), work / "one_run.parquet")
+            cols = [*keys, "score", "is_anomaly"]
+            whole = pd.read_parquet(work / "one_run.parquet", columns=cols)
+            whole = whole[whole["timestamp"] >= pd.Timestamp(START + MINUTE * n_points)]
+            resumed = pd.read_parquet(work / "inc_in_process.parquet", columns=cols)
+            resumed = resumed[resumed["series_id"].isin(set(whole["series_id"]))]
+            checks["incremental_vs_one_run"] = compare(whole, resumed, keys=keys)
             checks["injected_anomalies"] = sanity(work / "in_process.parquet", data)
-            print("  checks:", json.dumps(checks, default=str)[:1500], flush=True)
+            print("  checks:", json.dumps({k: v.get("identical", v.get("ok")) for k, v in checks.items()}), flush=True)
     io = io_costs(files, work / "in_process.parquet", work)
-    shutil.rmtree(work / "state", ignore_errors=True)
 
     def med(name: str) -> float | None:
         walls = [r["wall_s"] for r in runs.get(name, []) if r["returncode"] == 0]
         return statistics.median(walls) if walls else None
 
-    def peak(name: str) -> float | None:
-        ps = [r["peak_rss_bytes"] for r in runs.get(name, []) if r["returncode"] == 0]
-        return max(ps) if ps else None
+    def peak(name: str, what: str = "rss") -> float | None:
+        ps = [r[f"peak_{what}_bytes"] for r in runs.get(name, []) if r["returncode"] == 0]
+        return max(ps) / 1e9 if ps else None
 
     river_rate = statistics.median(r["points_per_s"] for r in river)
     rows: list[dict[str, Any]] = [{"route": "river HalfSpaceTrees loop (extrapolated)", "wall_s": n_total / river_rate,
-                                   "points_per_s": river_rate, "ratio_to_river": 1.0, "peak_memory_gb": None}]
+                                   "points_per_s": river_rate, "ratio_to_river": 1.0}]
     for name, label in (("in_process", "incidentml score, in-process"),
                         ("local_cluster", f"incidentml score, LocalCluster {args.workers} workers"),
                         ("in_process_save_state", "in-process + --state (state saved)")):
         wall = med(name)
         if wall is not None:
-            p = peak(name)
             rows.append({"route": label, "wall_s": wall, "points_per_s": n_total / wall,
-                         "ratio_to_river": n_total / wall / river_rate,
-                         "peak_memory_gb": None if p is None else p / 1e9})
+                         "ratio_to_river": n_total / wall / river_rate, "peak_rss_gb": peak(name),
+                         "peak_pss_gb": peak(name, "pss")})
     print(f"\nFleet scoring end to end ({n_series:,} series x {n_points:,} points; median of {repeats}; "
           f"{os.cpu_count()} cores)")
-    print_table(rows, ["route", "wall_s", "points_per_s", "ratio_to_river", "peak_memory_gb"])
+    print_table(rows, ["route", "wall_s", "points_per_s", "ratio_to_river", "peak_rss_gb", "peak_pss_gb"])
 
-    incremental: dict[str, Any] = {}
     inc_rows = []
     for name, label, series in (("inc_in_process", "in-process, state", n_series),
                                 ("inc_in_process_one_host", "in-process, state, one host", n_tiny),
                                 ("inc_in_process_no_state", "in-process, no state", n_series),
                                 ("one_host_no_state", "in-process, no state, one host", n_tiny),
                                 ("inc_local", f"LocalCluster {args.workers}, state", n_series),
-                                ("inc_local_one_host", f"LocalCluster {args.workers}, state, one host", n_tiny)):
+                                ("inc_local_one_host", f"LocalCluster {args.workers}, state, one host", n_tiny),
+                                ("scale_inc_in_process", "in-process, state", n_scale),
+                                ("scale_inc_in_process_no_state", "in-process, no state", n_scale),
+                                ("scale_inc_local", f"LocalCluster {args.workers}, state", n_scale),
+                                ("scale_inc_local_no_state", f"LocalCluster {args.workers}, no state", n_scale)):
         wall = med(name)
         if wall is not None:
-            inc_rows.append({"batch": label, "series": series, "points": series * args.increment, "wall_s": wall,
-                             "peak_memory_gb": (peak(name) or 0) / 1e9})
-    for route, full, one in (("in_process", "inc_in_process", "inc_in_process_one_host"),
-                             ("local_cluster", "inc_local", "inc_local_one_host")):
-        if med(full) is not None and med(one) is not None:
-            marginal = (med(full) - med(one)) / (n_series - n_tiny)  # type: ignore[operator]
-            incremental[route] = {"batch_wall_s": med(full), "one_host_wall_s": med(one),
-                                  "marginal_s_per_series": marginal,
-                                  "marginal_core_s_per_series": marginal * (args.workers if route == "local_cluster"
-                                                                            else (os.cpu_count() or 1)),
-                                  "fixed_s_per_batch": med(one) - marginal * n_tiny}  # type: ignore[operator]
+            inc_rows.append({"run": name, "batch": label, "series": series, "points": series * args.increment,
+                             "wall_s": wall, "ms_per_series": wall / series * 1e3, "peak_rss_gb": peak(name)})
+    incremental: dict[str, Any] = {}
+    workers_of = {"in_process": os.cpu_count() or 1, "local_cluster": args.workers}
+    for route, full, one, size in (("in_process", "inc_in_process", "inc_in_process_one_host", n_series),
+                                   ("local_cluster", "inc_local", "inc_local_one_host", n_series),
+                                   ("in_process", "scale_inc_in_process", "inc_in_process_one_host", n_scale),
+                                   ("local_cluster", "scale_inc_local", "inc_local_one_host", n_scale)):
+        f, o = med(full), med(one)
+        if f is None or o is None:
+            continue
+        marginal = (f - o) / (size - n_tiny)
+        no_state = med(full.replace("inc_in_process", "inc_in_process_no_state").replace("inc_local",
+                                                                                          "inc_local_no_state"))
+        incremental[f"{route}_{size}_series"] = {
+            "series": size, "batch_wall_s": f, "wall_per_series_ms": f / size * 1e3, "one_host_wall_s": o,
+            "marginal_ms_per_series": marginal * 1e3,
+            "marginal_worker_ms_per_series": marginal * workers_of[route] * 1e3,
+            "state_load_save_ms_per_series": None if no_state is None else (f - no_state) / size * 1e3}
     if inc_rows:
-        print(f"\nIncremental batch: {args.increment} new points per series, scored from the saved state")
-        print_table(inc_rows, ["batch", "series", "points", "wall_s", "peak_memory_gb"])
-        for route, v in incremental.items():
-            print(f"  {route}: marginal {v['marginal_s_per_series'] * 1e3:.3f} ms per series "
-                  f"({v['marginal_core_s_per_series'] * 1e3:.3f} core-ms), "
-                  f"fixed {v['fixed_s_per_batch']:.2f} s per batch")
+        print(f"\nIncremental batches: {args.increment} new points per series, scored from the saved state "
+              f"({n_series:,}-series fleet; {n_scale:,}-series fleet with {scale_history:,} points of history)")
+        print_table(inc_rows, ["batch", "series", "points", "wall_s", "ms_per_series", "peak_rss_gb"])
+        for key, v in incremental.items():
+            state_part = v["state_load_save_ms_per_series"]
+            print(f"  {key}: {v['wall_per_series_ms']:.3f} ms per series in all; marginal "
+                  f"{v['marginal_ms_per_series']:.3f} ms ({v['marginal_worker_ms_per_series']:.3f} worker-ms)"
+                  + ("" if state_part is None else f", state load + save {state_part:.3f} ms"))
 
     start_s = statistics.median(startup) if startup else None
     fixed = med("one_host_no_state")  # start-up, imports, kernels: the command on one host's 5 points
@@ -485,36 +539,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         costs["score_s"] = med("in_process") - fixed - io["read_s"] - io["write_s"]  # type: ignore[operator]
         if med("in_process_save_state") is not None:
             costs["state_save_s"] = med("in_process_save_state") - med("in_process")  # type: ignore[operator]
-        if med("inc_in_process") is not None and med("inc_in_process_no_state") is not None:
-            costs["incremental_state_load_save_s"] = (med("inc_in_process")  # type: ignore[operator]
-                                                      - med("inc_in_process_no_state"))
-    print("\nwhere the time goes (in-process, s):",
+    cluster_start = None  # starting and stopping the LocalCluster: one host's batch, cluster minus in-process
+    if med("inc_local_one_host") is not None and med("inc_in_process_one_host") is not None:
+        cluster_start = med("inc_local_one_host") - med("inc_in_process_one_host")  # type: ignore[operator]
+        costs["cluster_start_stop_s"] = cluster_start
+    print("\nwhere the time goes (full fleet, in-process, s):",
           ", ".join(f"{k} {v:.2f}" for k, v in costs.items() if v is not None))
+    inc_costs: dict[str, Any] = {}
+    s_state, s_plain = med("scale_inc_in_process"), med("scale_inc_in_process_no_state")
+    if s_state is not None and s_plain is not None and fixed is not None:
+        inc_costs = {"series": n_scale, "fixed_s": fixed, "read_score_write_s": s_plain - fixed,
+                     "state_load_save_s": s_state - s_plain, "total_s": s_state}
+        print(f"where the time goes ({n_scale:,}-series incremental batch, in-process, s):",
+              ", ".join(f"{k} {v:.2f}" for k, v in inc_costs.items() if k != "series"))
 
     goals: dict[str, Any] = {}
     inproc, loc = med("in_process"), med("local_cluster")
     if inproc is not None:
         ratio = n_total / inproc / river_rate
         goals["in-process >= 60x river loop"] = {"value": ratio, "met": ratio >= GOAL_RIVER_RATIO}
-        peaks = [p for p in (peak("in_process"), peak("local_cluster")) if p is not None]
-        goals["peak memory < 1.5 GB"] = {"value_gb": max(peaks) / 1e9, "met": max(peaks) < GOAL_PEAK_BYTES}
+        peaks = {name: peak(name) for name in ("in_process", "local_cluster") if peak(name) is not None}
+        worst = max(peaks.values())  # type: ignore[type-var]
+        goals["peak memory < 1.5 GB"] = {"value_gb": worst, "by_route_gb": peaks, "met": worst < GOAL_PEAK_BYTES / 1e9}
     if "local_vs_in_process" in checks:
         goals["LocalCluster results identical"] = {"value": checks["local_vs_in_process"].get("max_abs_score_diff"),
                                                    "met": checks["local_vs_in_process"]["identical"]}
-    overhead = None
+    overhead = overhead_running = None
     if inproc is not None and loc is not None:
         overhead = (loc / n_total - inproc / n_total) / (inproc / n_total)
         goals[f"scheduler overhead < 10% ({args.workers} workers)"] = {"value": overhead,
                                                                         "met": overhead < GOAL_OVERHEAD}
-    cluster_start = None  # starting and stopping the LocalCluster: one host's batch, cluster minus in-process
-    if med("inc_local_one_host") is not None and med("inc_in_process_one_host") is not None:
-        cluster_start = med("inc_local_one_host") - med("inc_in_process_one_host")  # type: ignore[operator]
-        costs["cluster_start_stop_s"] = cluster_start
-    overhead_running = None
-    if overhead is not None and cluster_start is not None:
-        overhead_running = (loc - cluster_start - inproc) / inproc  # type: ignore[operator]
-        print(f"scheduler overhead without the cluster's start and stop ({cluster_start:.1f} s): "
-              f"{overhead_running:.1%}")
+        if cluster_start is not None:
+            overhead_running = (loc - cluster_start - inproc) / inproc
+            print(f"scheduler overhead: {overhead:.1%}; without the cluster's start and stop ({cluster_start:.1f} s): "
+                  f"{overhead_running:.1%}")
     if goals:
         print("goals:", "; ".join(f"{k}: {'met' if v['met'] else 'MISSED'} ({next(iter(v.values())):.3g})"
                                   for k, v in goals.items()))
@@ -522,28 +580,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("goals: not measured (the score command is not available)")
 
     estimate = None
-    per_worker = None if loc is None else n_total / loc / args.workers
-    if "local_cluster" in incremental and per_worker is not None:
-        inc = incremental["local_cluster"]
-        per_series = inc["marginal_core_s_per_series"]  # worker-seconds per series per batch
-        batch_points = 1_000_000 * args.increment
-        busy = 1_000_000 * per_series  # worker-seconds per 5-minute batch
-        estimate = {"series": 1_000_000, "points_per_batch": batch_points, "batch_every_s": 300,
-                    "per_worker_full_points_per_s": per_worker, "worker_s_per_series_incremental": per_series,
-                    "worker_s_per_batch": busy, "workers_at_100pct": busy / 300,
-                    "workers_at_50pct": busy / 150, "workers_if_only_points_counted": batch_points / per_worker / 300}
-        print(f"1M series every 5 min: {busy:,.0f} worker-s per batch -> {busy / 300:.1f} workers fully busy, "
-              f"{busy / 150:.1f} at 50% load (points alone: {estimate['workers_if_only_points_counted']:.2f})")
+    key = f"local_cluster_{n_scale}_series" if f"local_cluster_{n_scale}_series" in incremental \
+        else f"local_cluster_{n_series}_series"
+    if key in incremental and loc is not None:
+        per_series = incremental[key]["marginal_worker_ms_per_series"] / 1e3  # worker-seconds per series per batch
+        busy = 1_000_000 * per_series
+        per_worker = n_total / (loc - (cluster_start or 0.0)) / args.workers
+        in_key = key.replace("local_cluster", "in_process")
+        in_busy = (1_000_000 * incremental[in_key]["marginal_worker_ms_per_series"] / 1e3
+                   if in_key in incremental else None)
+        estimate = {"series": 1_000_000, "points_per_batch": 1_000_000 * args.increment, "batch_every_s": 300,
+                    "from": key, "worker_s_per_series": per_series, "worker_s_per_batch": busy,
+                    "workers_fully_busy": busy / 300, "workers_at_50pct_load": busy / 150,
+                    "per_worker_points_per_s_full_history": per_worker,
+                    "workers_if_only_points_counted": 1_000_000 * args.increment / per_worker / 300,
+                    "in_process_core_s_per_batch": in_busy}
+        print(f"1M series every 5 min ({key}): {busy:,.0f} worker-s per batch -> {busy / 300:.1f} workers fully "
+              f"busy, {busy / 150:.1f} at 50% load (points alone, at {per_worker:,.0f} points/s per worker: "
+              f"{estimate['workers_if_only_points_counted']:.2f}; in-process route: "
+              + ("n/a" if in_busy is None else f"{in_busy:,.0f} core-s, {in_busy / 300:.1f} cores") + ")")
 
+    for f in [*work.glob("*.parquet"), *work.glob("state*"), *work.glob("scale-state")]:
+        shutil.rmtree(f, ignore_errors=True) if f.is_dir() else f.unlink()
     write_json({"benchmark": "fleet", "series": n_series, "points": n_points, "total_points": n_total,
                 "increment": args.increment, "repeats": repeats, "workers": args.workers, "detector": args.detector,
-                "data": {**meta, "path": str(data)}, "score_command_available": has_cli,
-                "results": rows, "incremental": {"rows": inc_rows, **incremental}, "costs": costs,
+                "data": {**meta, "path": str(data)}, "scale_fleet": {"series": n_scale, "history": scale_history,
+                                                                     "path": str(scale) if scale else None},
+                "score_command_available": has_cli, "results": rows,
+                "incremental": {"rows": inc_rows, **incremental}, "costs": costs, "incremental_costs": inc_costs,
                 "river": {"model": "MinMaxScaler() | HalfSpaceTrees(seed=0)", "rounds": river},
                 "checks": checks, "scheduler_overhead": overhead,
                 "scheduler_overhead_without_cluster_start": overhead_running, "goals": goals,
-                "estimate_1m_series": estimate,
-                "runs": runs, "machine": machine_info()}, args.json)
+                "estimate_1m_series": estimate, "runs": runs, "machine": machine_info()}, args.json)
     return 0
 
 
