@@ -431,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run("inc_local", inc_glob, work / "inc_local.parquet", *local, state=fresh_state(state, "inc_local"))
             run("inc_local_one_host", tiny_glob, work / "inc_local_tiny.parquet", *local,
                 state=fresh_state(state, "tiny_local"))
+            run("one_host_no_state_local", tiny_glob, work / "tiny_no_state_local.parquet", *local)
         if scale:
             run("scale_inc_in_process", scale_glob, work / "scale_inc.parquet", state=fresh_state(scale_state, "s"))
             run("scale_inc_in_process_no_state", scale_glob, work / "scale_inc_no_state.parquet")
@@ -497,6 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 ("one_host_no_state", "in-process, no state, one host", n_tiny),
                                 ("inc_local", f"LocalCluster {args.workers}, state", n_series),
                                 ("inc_local_one_host", f"LocalCluster {args.workers}, state, one host", n_tiny),
+                                ("one_host_no_state_local", f"LocalCluster {args.workers}, no state, one host",
+                                 n_tiny),
                                 ("scale_inc_in_process", "in-process, state", n_scale),
                                 ("scale_inc_in_process_no_state", "in-process, no state", n_scale),
                                 ("scale_inc_local", f"LocalCluster {args.workers}, state", n_scale),
@@ -507,10 +510,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "wall_s": wall, "ms_per_series": wall / series * 1e3, "peak_rss_gb": peak(name)})
     incremental: dict[str, Any] = {}
     workers_of = {"in_process": os.cpu_count() or 1, "local_cluster": args.workers}
-    for route, full, one, size in (("in_process", "inc_in_process", "inc_in_process_one_host", n_series),
-                                   ("local_cluster", "inc_local", "inc_local_one_host", n_series),
-                                   ("in_process", "scale_inc_in_process", "inc_in_process_one_host", n_scale),
-                                   ("local_cluster", "scale_inc_local", "inc_local_one_host", n_scale)):
+    # marginal cost of a series: the batch minus the command on one host's points without state (start-up,
+    # imports, kernels, and for the LocalCluster its start and stop), over the series
+    for route, full, one, size in (("in_process", "inc_in_process", "one_host_no_state", n_series),
+                                   ("local_cluster", "inc_local", "one_host_no_state_local", n_series),
+                                   ("in_process", "scale_inc_in_process", "one_host_no_state", n_scale),
+                                   ("local_cluster", "scale_inc_local", "one_host_no_state_local", n_scale)):
         f, o = med(full), med(one)
         if f is None or o is None:
             continue
@@ -518,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         no_state = med(full.replace("inc_in_process", "inc_in_process_no_state").replace("inc_local",
                                                                                           "inc_local_no_state"))
         incremental[f"{route}_{size}_series"] = {
-            "series": size, "batch_wall_s": f, "wall_per_series_ms": f / size * 1e3, "one_host_wall_s": o,
+            "series": size, "batch_wall_s": f, "wall_per_series_ms": f / size * 1e3, "fixed_s": o,
             "marginal_ms_per_series": marginal * 1e3,
             "marginal_worker_ms_per_series": marginal * workers_of[route] * 1e3,
             "state_load_save_ms_per_series": None if no_state is None else (f - no_state) / size * 1e3}
@@ -540,8 +545,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if med("in_process_save_state") is not None:
             costs["state_save_s"] = med("in_process_save_state") - med("in_process")  # type: ignore[operator]
     cluster_start = None  # starting and stopping the LocalCluster: one host's batch, cluster minus in-process
-    if med("inc_local_one_host") is not None and med("inc_in_process_one_host") is not None:
-        cluster_start = med("inc_local_one_host") - med("inc_in_process_one_host")  # type: ignore[operator]
+    if med("one_host_no_state_local") is not None and fixed is not None:
+        cluster_start = med("one_host_no_state_local") - fixed  # type: ignore[operator]
         costs["cluster_start_stop_s"] = cluster_start
     print("\nwhere the time goes (full fleet, in-process, s):",
           ", ".join(f"{k} {v:.2f}" for k, v in costs.items() if v is not None))
