@@ -14,9 +14,11 @@ to exit, with the resident memory of the process and all its children (workers) 
   (``--scheduler local --workers 2``); the two outputs must be identical (same rows after sorting by
   series and time, scores equal to 1e-12, same ``is_anomaly``);
 * the same in-process run with ``--state DIR`` (every series' detector saved), then an incremental batch
-  of ``--increment`` new points per series scored from that state, for the whole fleet and for one host
-  (8 series): the difference is the marginal cost of one series in a small batch (state load and save
-  included), in-process and on the LocalCluster;
+  of ``--increment`` new points per series scored from (a copy of) that state, with and without state,
+  in-process and on the LocalCluster; the same on a second, wider fleet (``--scale-series``, default
+  20,000 series with a day of history), whose batch minus the command on one host's points without state
+  (start-up, and the cluster's start and stop) gives the marginal cost of one series in a small batch;
+  a batch resumed from the state must give the scores of one run over history and increment together;
 * river's ``MinMaxScaler() | HalfSpaceTrees(seed=0)`` (defaults, the plain river baseline of
   ``detector_speed.py``) looping ``score_one`` + ``learn_one`` over a sample of the fleet's series in this
   process, extrapolated to the whole fleet;
