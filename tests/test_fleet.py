@@ -205,6 +205,13 @@ def test_dask_equals_pandas_on_a_local_cluster(client, tmp_path):
     rest = rest.sort_values(key).reset_index(drop=True)
     tail = want[want["timestamp"] >= cut].reset_index(drop=True)
     np.testing.assert_array_equal(rest["score"].to_numpy(), tail["score"].to_numpy())
+    by_series = df.sort_values(["series_id", "timestamp"]).reset_index(drop=True)  # whole series per partition
+    from incidentml.fleet._api import _disjoint
+
+    ddf = dd.from_pandas(by_series, npartitions=4)
+    assert _disjoint(client, ddf["series_id"], "key", 64)  # scored without a shuffle
+    direct = score_fleet(ddf).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(direct[want.columns], want, check_dtype=False)
     with pytest.raises(SchemaError, match="'host' \\(entity_col\\) is not in the Dask frame"):
         score_fleet(dd.from_pandas(df, npartitions=2), entity_col="host")
     early = df["timestamp"] < cut
