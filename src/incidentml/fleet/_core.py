@@ -61,18 +61,7 @@ def prepare_rows(frame: pd.DataFrame, schema: LongSchema, key_col: str) -> tuple
     keys = frame[key_col].to_numpy(dtype=object)
     missing_key = pd.isna(frame[key_col]).to_numpy() | (frame[key_col].astype(str).str.strip() == "").to_numpy()
     secs = column_seconds(frame, schema.time_col)
-    raw = frame[schema.value_col]
-    if raw.dtype.kind in "biuf":
-        values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        values_s = pd.to_numeric(raw, errors="coerce")
-        bad = values_s.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"Column {schema.value_col!r} row {i} holds {raw.iloc[i]!r}, which is not a number. "
-                            "Fix the value, or leave the cell empty (an empty value is skipped).")
-        values = values_s.to_numpy(dtype=np.float64, na_value=np.nan)
-    values = np.where(np.isfinite(values), values, np.nan)
+    values = _values(frame, schema)
     usable = ~missing_key & ~np.isnan(secs)
     return keys, secs, values, usable
 
