@@ -161,6 +161,13 @@ class Incident:
         One paragraph for a human.
     forecast : dict or None
         The most urgent breach forecast, if any.
+    n_points : int
+        Points the incident was open for.
+    verdict : str or None
+        Analyst feedback given through :meth:`IncidentPredictor.feedback`: ``"false_alarm"``,
+        ``"confirmed"`` or ``None`` (none given).
+
+        .. versionadded:: 0.2
     """
 
     id: str
@@ -177,6 +184,7 @@ class Incident:
     summary: str = ""
     forecast: dict[str, Any] | None = None
     n_points: int = 0
+    verdict: str | None = None
 
     @property
     def lead_time(self) -> float | None:

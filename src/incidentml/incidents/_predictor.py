@@ -17,6 +17,9 @@ goes through one state machine:
 5. **Forecasts**: metrics given a limit (``limits``) are watched by a trend forecaster; when one is
    set to cross its limit within ``horizon`` seconds, an incident is raised *before* the breach (or the
    open incident gets the forecast).
+6. **Feedback**: :meth:`IncidentPredictor.feedback` marks an incident ``"false_alarm"`` or ``"confirmed"``;
+   a false alarm raises the opening level of its entity's leading metrics (capped), so a repeat of the
+   same shape no longer opens (:mod:`._feedback`).
 
 The batch route :meth:`IncidentPredictor.run` feeds the same state machine from the detectors'
 batch scores, so it gives exactly the incidents of the streaming route :meth:`IncidentPredictor.update`.
@@ -30,7 +33,7 @@ import warnings
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +44,9 @@ from ..anomaly import AnomalyDetector, make_detector
 from ..exceptions import DataError, InvalidParameterError, SchemaError
 from ..utils import PersistenceMixin, as_point, column_seconds, to_seconds
 from ._incident import SEVERITY_RULES, EventKind, Incident, IncidentEvent
+
+if TYPE_CHECKING:
+    from ._feedback import FeedbackBook
 
 __all__ = ["IncidentPredictor", "combine_scores"]
 
@@ -117,6 +123,7 @@ class _Run:
     start: float
     start_k: int
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    suppressed: bool = False  # feedback held back an opening of this run
 
 
 @dataclass
@@ -190,6 +197,7 @@ class _Entity:
     forecasters: dict[str, Any] = field(default_factory=dict)
     # evidence of the current incident from its earlier runs (a re-opened incident keeps it)
     base: dict[str, dict[str, float]] = field(default_factory=dict)
+    n_suppressed: int = 0  # runs whose opening feedback held back
 
 
 def _limit_spec(spec: Any, name: str) -> tuple[float, str]:
@@ -450,6 +458,12 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             return events
 
         opening = combined >= self.open_threshold and sum(ent.flags) >= self.min_points
+        book = self.__dict__.get("feedback_")
+        if opening and book is not None and book.suppresses(entity, ent.run, scores, combined, self.open_threshold):
+            opening = False
+            if ent.run is not None and not ent.run.suppressed:
+                ent.run.suppressed = True
+                ent.n_suppressed += 1
         if opening or forecast is not None:
             if ent.run is None:
                 ent.run = _Run(start=t, start_k=k)
@@ -531,6 +545,8 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             parts.append(f"Resolved {ts(inc.resolved_at)} after {Incident.duration_text(inc.resolved_at - inc.onset)}.")
         else:
             parts.append("Still open.")
+        if inc.verdict is not None:
+            parts.append("Marked a false alarm." if inc.verdict == "false_alarm" else "Confirmed.")
         return " ".join(parts)
 
     # ------------------------------------------------------------------------------ streaming route
@@ -653,6 +669,75 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         out = [i for i in self.incidents_ if status is None or i.status == status]
         return sorted(out, key=lambda i: (i.raised_at, i.id))
 
+    def feedback(self, incident_id: str, verdict: str) -> Incident:
+        """Tell the predictor whether one of its incidents was real; a false alarm is not raised again.
+
+        ``"false_alarm"`` records the incident's shape: its entity, its leading metrics (the first three
+        by contribution among those whose peak reached ``open_threshold``) and its peak combined score.
+        Each leading metric of that entity gets a raised opening level, in ``L = -log10 q`` of the
+        calibrated scores (``s = L / (L + 10)``): 1.5 times the ``L`` of the marked peak. A point that
+        would open a new incident of the entity is then held back when every metric carrying its evidence
+        (the run's leading metrics, and every metric at or above ``open_threshold`` at that point) has a
+        raised level at or above the point's combined ``L``. So a repeat led by the same metrics and no
+        stronger than the marked one plus the margin does not open, while evidence clearly beyond it,
+        another metric of the entity, or the same metric of another entity opens as before (the run
+        goes on, so a repeat that keeps growing opens as soon as it is strong enough).
+
+        **Bounded**: a raised level never exceeds the score 0.9 (``L = 90``, a one-in-10^90 event) and
+        saturated evidence (a new extreme) always opens, so feedback never blinds a metric. ``"confirmed"``
+        drops the raised levels of the incident's leading metrics (undoing earlier false-alarm marks of
+        that shape) and never makes detection less sensitive. Breach forecasts are not held back.
+
+        Feedback is part of the model: it is saved and loaded with it (the manifest counts the verdicts,
+        the raised levels and the held-back runs), and :meth:`run` and :meth:`update` give the same
+        incidents after it. An incident still open when marked a false alarm is resolved at its last
+        point (no event is emitted); an open confirmed incident stays open. A false alarm is never
+        re-opened: a later opening of its entity raises a new incident.
+
+        .. versionadded:: 0.2
+
+        Parameters
+        ----------
+        incident_id : str
+            The ``id`` of one of :meth:`incidents`.
+        verdict : {"false_alarm", "confirmed"}
+            What the analyst found.
+
+        Returns
+        -------
+        Incident
+            The incident, with ``verdict`` set (and resolved, for an open false alarm).
+
+        Raises
+        ------
+        InvalidParameterError
+            An unknown ``incident_id`` (or one dropped by :meth:`forget_resolved`), or another verdict.
+
+        Examples
+        --------
+        A latency blip marked a false alarm is not raised again; a cpu fault still is:
+
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> n = 3000
+        >>> frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=n, freq="min"),
+        ...                       "cpu": rng.normal(40, 2, n), "latency_ms": rng.normal(120, 5, n)})
+        >>> frame.loc[1500:1510, "latency_ms"] += 40  # a harmless blip...
+        >>> frame.loc[2200:2210, "latency_ms"] += 40  # ...that comes back
+        >>> frame.loc[2700:2710, "cpu"] += 16
+        >>> pred = IncidentPredictor()
+        >>> blip = pred.run(frame.iloc[:1800])[-1]
+        >>> blip.metrics[0]["name"], pred.feedback(blip.id, "false_alarm").verdict
+        ('latency_ms', 'false_alarm')
+        >>> [(i.metrics[0]["name"], str(pd.Timestamp(i.raised_at, unit="s"))) for i in pred.run(frame.iloc[1800:])]
+        [('latency_ms', '2024-01-02 01:00:00'), ('cpu', '2024-01-02 21:00:00')]
+        >>> [i.metrics[0]["name"] for i in IncidentPredictor().run(frame)]  # without the feedback
+        ['latency_ms', 'latency_ms', 'cpu']
+        """
+        from ._feedback import give_feedback
+
+        return give_feedback(self, incident_id, verdict)
+
     def forget_resolved(self, before: Any = None) -> int:
         """Drop resolved incidents (resolved before ``before``, if given) from the history; return how many.
 
@@ -670,7 +755,13 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
 
     # -- persistence: PersistenceMixin.save / load (a predictor saved mid-stream resumes exactly) -----
     _model_kind = "incidentml.IncidentPredictor"
+    feedback_: FeedbackBook  # set by the first feedback()
 
     def _manifest_extra(self) -> dict[str, Any]:
-        return {"entities": sorted(getattr(self, "entities_", {}))[:1000],
-                "incidents": len(getattr(self, "incidents_", []))}
+        out = {"entities": sorted(getattr(self, "entities_", {}))[:1000],
+               "incidents": len(getattr(self, "incidents_", []))}
+        book = self.__dict__.get("feedback_")
+        if book is not None:
+            out["feedback"] = {**book.summary(), "suppressed_runs": sum(
+                e.n_suppressed for e in self.entities_.values())}
+        return out
