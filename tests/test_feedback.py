@@ -95,11 +95,13 @@ def test_the_default_combination_suppresses_too():
 
 
 def test_the_raise_is_capped():
-    """A saturated false alarm raises the level to 0.9 at most: 0.85 is held back, 0.95 and a new extreme open."""
+    """A saturated false alarm raises the level to the saturation level at most: a new extreme still opens."""
     pred = _marked(1.0)
-    assert _raised(pred, _blip(a=0.85)) == []
-    assert len(_raised(pred, _blip(a=0.95), start=200)) == 1
-    assert len(_raised(pred, _blip(a=1.0), start=300)) == 1
+    assert _raised(pred, _blip(a=0.99)) == []
+    assert len(_raised(pred, _blip(a=1.0), start=200)) == 1
+    marked = _marked(0.98)  # graded: the margin in -log10 q is capped too (0.98 -> 0.987)
+    assert _raised(marked, _blip(a=0.985)) == []
+    assert len(_raised(marked, _blip(a=0.99), start=200)) == 1
 
 
 def test_confirmed_undoes_the_suppression_of_that_shape():
@@ -123,18 +125,20 @@ def test_confirmed_never_makes_detection_less_sensitive():
     assert [i.verdict for i in told.incidents()] == ["confirmed", None, None]
 
 
-def test_an_open_incident_marked_false_is_resolved_and_not_reopened():
-    """Marking an open incident false resolves it at its last point; its continuation does not raise."""
-    pred = IncidentPredictor(Passthrough(), combine="max", quiet_points=5, cooldown_points=60)
+def test_an_open_incident_marked_false_stays_open_and_is_not_reopened_by_its_repeat():
+    """An open incident marked false resolves as usual; its repeat does not re-open it, another metric does."""
+    pred = IncidentPredictor(Passthrough(), combine="max", quiet_points=5, cooldown_points=200)
     (inc,) = pred.run(_frame([QUIET] * 10 + [{"a": 0.7, "b": 0.0}] * 3))
-    assert inc.status == "open"
     marked = pred.feedback(inc.id, "false_alarm")
-    assert marked is inc and inc.status == "resolved" and inc.resolved_at == T0 + 60 * 12
+    assert marked is inc and inc.status == "open" and inc.verdict == "false_alarm"
     assert "Marked a false alarm." in inc.summary
     pred.run(_frame([{"a": 0.7, "b": 0.0}] * 3 + [QUIET] * 10, 13))
-    assert pred.incidents() == [inc] and inc.status == "resolved"
-    (new,) = _raised(pred, _blip(b=0.7))  # another metric within the cool-down: a new incident, not a re-opening
-    assert new.id != inc.id
+    assert inc.status == "resolved" and inc.resolved_at == T0 + 60 * 20
+    pred.run(_frame(_blip(a=0.7), 30))  # the repeat, within the cool-down
+    assert pred.incidents() == [inc] and inc.status == "resolved" and inc.verdict == "false_alarm"
+    events = pred.run(_frame(_blip(b=0.7), 80), return_events=True)[1]  # another metric, within the cool-down
+    assert [e.kind for e in events if e.kind != "updated"] == ["reopened", "resolved"]
+    assert pred.incidents() == [inc] and inc.verdict is None  # re-opened: to be reviewed again
 
 
 def test_the_record_carries_the_verdict():

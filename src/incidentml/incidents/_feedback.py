@@ -10,7 +10,8 @@ evidence, the run's leading metrics and the metrics at or above ``open_threshold
 raised level at or above the point's combined ``L``. So a run led by the same metrics, no stronger than the
 marked one plus the margin, does not open; stronger evidence, or any other metric joining at the opening
 level, opens as before. ``"confirmed"`` drops the raised levels of the incident's leading metrics (undoing
-earlier false-alarm marks of that shape) and never raises any level.
+earlier false-alarm marks of that shape) and never raises any level. Feedback only ever holds back openings
+(new incidents and re-openings within the cool-down); it never resolves, opens or raises anything itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._validation import Options, validate_params
 from ..exceptions import InvalidParameterError
-from ._predictor import _log_tail, _score
+from ._predictor import _SATURATED, _log_tail, _score
 
 if TYPE_CHECKING:
     from ._incident import Incident
@@ -35,8 +36,9 @@ VERDICTS = ("false_alarm", "confirmed")
 LEADING_METRICS = 3
 #: A marked metric opens again only on evidence beyond this many times the marked peak's ``-log10 q``.
 MARGIN = 1.5
-#: The cap: feedback never raises a metric's opening level beyond this score (``L = 90``, a one-in-10^90 event).
-MAX_LEVEL = 0.9
+#: The cap: feedback never raises a metric's opening level beyond this score, the predictor's saturation level
+#: (``L = 9990``): saturated evidence (a new extreme) always opens.
+MAX_LEVEL = _SATURATED
 
 
 class _FeedbackCall:
@@ -120,17 +122,6 @@ def give_feedback(pred: IncidentPredictor, incident_id: Any, verdict: Any) -> In
     book = pred.__dict__.get("feedback_")
     if book is None:
         book = pred.feedback_ = FeedbackBook()
-    ent = pred.entities_.get(inc.entity)
-    if verdict == "false_alarm" and ent is not None and ent.incident is inc:
-        if inc.status == "open":  # resolved at its last point; the evidence that opened it is spent
-            inc.status = "resolved"
-            inc.resolved_at = inc.updated_at
-            pred._refresh(inc, ent, inc.updated_at, 0.0, None, final=True)
-            ent.run = None
-            ent.flags.clear()
-            ent.quiet = 0
-        ent.incident = None  # a false alarm is never re-opened: a later opening raises a new incident
-        ent.base = {}
     book.mark(inc, verdict, pred.open_threshold)
     inc.verdict = verdict
     inc.summary = pred._summary(inc)

@@ -470,6 +470,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             if inc is not None and ent.since_resolved <= self.cooldown_points:
                 inc.status = "open"
                 inc.resolved_at = None
+                inc.verdict = None  # it changed after the verdict: review it again
                 event = EventKind.REOPENED
             else:
                 ent.n_raised += 1
@@ -683,16 +684,19 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         another metric of the entity, or the same metric of another entity opens as before (the run
         goes on, so a repeat that keeps growing opens as soon as it is strong enough).
 
-        **Bounded**: a raised level never exceeds the score 0.9 (``L = 90``, a one-in-10^90 event) and
-        saturated evidence (a new extreme) always opens, so feedback never blinds a metric. ``"confirmed"``
-        drops the raised levels of the incident's leading metrics (undoing earlier false-alarm marks of
-        that shape) and never makes detection less sensitive. Breach forecasts are not held back.
+        **Bounded**: a raised level never exceeds the predictor's saturation level, the score 0.999, so
+        saturated evidence (a new extreme of the metric) always opens: feedback never blinds a metric.
+        ``"confirmed"`` drops the raised levels of the incident's leading metrics (undoing earlier
+        false-alarm marks of that shape) and never makes detection less sensitive. Breach forecasts are
+        not held back.
 
-        Feedback is part of the model: it is saved and loaded with it (the manifest counts the verdicts,
-        the raised levels and the held-back runs), and :meth:`run` and :meth:`update` give the same
-        incidents after it. An incident still open when marked a false alarm is resolved at its last
-        point (no event is emitted); an open confirmed incident stays open. A false alarm is never
-        re-opened: a later opening of its entity raises a new incident.
+        Feedback only ever holds back openings; it never resolves, opens or raises anything itself. An
+        incident still open when marked stays open and resolves as usual (the mark applies to the openings
+        that come after it, re-openings within the cool-down included); an incident re-opened after its
+        verdict (by evidence feedback did not hold back) loses the verdict, to be reviewed again. Feedback
+        is part of the model: it is saved and loaded with it (the manifest counts the verdicts, the
+        raised levels and the held-back runs), and :meth:`run` and :meth:`update` give the same incidents
+        after it.
 
         .. versionadded:: 0.2
 
@@ -706,7 +710,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         Returns
         -------
         Incident
-            The incident, with ``verdict`` set (and resolved, for an open false alarm).
+            The incident, with ``verdict`` set.
 
         Raises
         ------
