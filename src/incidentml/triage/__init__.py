@@ -7,12 +7,17 @@ human; a multi-target model (:class:`~incidentml.triage.base.BaseTriageClassifie
 several targets from one table and keeps one single-target classifier per target in
 ``estimators_``. :class:`TriageClassifier` and :class:`TriageModel` implement them;
 :func:`normalize_text` is the text preparation they apply to every text field.
+:class:`OnlineTriage` learns from analysts' corrections one ticket at a time (river models,
+blended with a fitted :class:`TriageModel`), and :class:`TriageDriftMonitor` watches a target
+for drift (:class:`DriftEvent`).
 """
 
 from ._classifier import TriageClassifier
+from ._drift import DriftEvent, TriageDriftMonitor
 from ._model import KNOWN_PRIORITY_SCALES, TriageModel
+from ._online import OnlineTriage
 from ._text import PLACEHOLDERS, normalize_text
 from .base import BaseTargetClassifier, BaseTriageClassifier
 
-__all__ = ["BaseTargetClassifier", "BaseTriageClassifier", "KNOWN_PRIORITY_SCALES", "PLACEHOLDERS",
-           "TriageClassifier", "TriageModel", "normalize_text"]
+__all__ = ["BaseTargetClassifier", "BaseTriageClassifier", "DriftEvent", "KNOWN_PRIORITY_SCALES", "OnlineTriage",
+           "PLACEHOLDERS", "TriageClassifier", "TriageDriftMonitor", "TriageModel", "normalize_text"]

@@ -550,6 +550,16 @@ class TriageModel(BaseTriageClassifier):
         dict
             The same keys as a row of :meth:`predict`: ``NAME``, ``NAME_confidence``, ``NAME_abstain``.
         """
+        out: dict[str, Any] = {}
+        for n, (classes, _proba, j, conf, abstain) in self._outputs_one(ticket).items():
+            out[n] = str(classes[j])
+            out[f"{n}_confidence"] = conf
+            out[f"{n}_abstain"] = abstain
+        return out
+
+    def _outputs_one(self, ticket: str | Mapping[str, Any]
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray, int, float, bool]]:
+        """Per target: classes, calibrated probabilities, predicted index, confidence, abstain (one ticket)."""
         self._check_fitted()
         if isinstance(ticket, Mapping):
             record = dict(ticket)
@@ -568,14 +578,11 @@ class TriageModel(BaseTriageClassifier):
             num = np.array([[_to_float(record.get(c)) for c in self.numeric_columns_]], dtype=float)
         Xmat = self.featurizer_.transform([doc], cat, num)
         empty = not doc and not any(not _is_missing_label(record.get(c)) for c in self.feature_columns_)
-        out: dict[str, Any] = {}
+        out = {}
         for n, e in self.estimators_.items():
-            _, pred, confidence = e._outputs(Xmat)
-            j = int(pred[0])
+            proba, pred, confidence = e._outputs(Xmat)
             conf = float(confidence[0])
-            out[n] = str(e.classes_[j])
-            out[f"{n}_confidence"] = conf
-            out[f"{n}_abstain"] = bool(conf < e.threshold_ or empty)
+            out[n] = (e.classes_, proba[0], int(pred[0]), conf, bool(conf < e.threshold_ or empty))
         return out
 
     def explain(self, ticket: str | Mapping[str, Any] | pd.DataFrame, *, top: int = 8) -> dict[str, dict[str, Any]]:
