@@ -54,7 +54,8 @@ ALLOWED = {
     "triage": {"utils", "evaluation"},
     "checks": {"utils", "anomaly", "triage", "datasets"},
     "fleet": {"utils", "anomaly", "incidents"},
-    "cli": {"utils", "anomaly", "incidents", "triage", "evaluation", "datasets", "fleet"},
+    "history": {"utils", "triage", "incidents", "evaluation"},
+    "cli": {"utils", "anomaly", "incidents", "triage", "evaluation", "datasets", "fleet", "history"},
 }
 
 

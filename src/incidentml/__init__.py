@@ -13,6 +13,8 @@ fleet
     Whole fleets in batch: pandas on all cores, Dask clusters, files, incremental state.
 incidents
     Predicted incidents from detector scores (:class:`IncidentPredictor`).
+history
+    Similar past incidents (:class:`SimilarIncidents`), recurring problems, post-incident summaries.
 triage
     Text classifiers for incident tickets.
 evaluation
@@ -33,7 +35,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-from . import anomaly, checks, datasets, evaluation, exceptions, fleet, incidents, triage, utils
+from . import anomaly, checks, datasets, evaluation, exceptions, fleet, history, incidents, triage, utils
 from .anomaly import make_detector
 from .exceptions import (
     DataError,
@@ -44,6 +46,7 @@ from .exceptions import (
     SchemaError,
 )
 from .fleet import predict_incidents, score_fleet
+from .history import SimilarIncidents
 from .incidents import Incident, IncidentPredictor
 from .triage import TriageClassifier, TriageModel, normalize_text
 
@@ -56,6 +59,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "SchemaError",
+    "SimilarIncidents",
     "TriageClassifier",
     "TriageModel",
     "__version__",
@@ -65,6 +69,7 @@ __all__ = [
     "evaluation",
     "exceptions",
     "fleet",
+    "history",
     "incidents",
     "make_detector",
     "normalize_text",

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..exceptions import IncidentMLError
-from . import _detect, _fleet, _incidents, _nab, _triage
+from . import _detect, _fleet, _history, _incidents, _nab, _triage
 
 __all__ = ["build_parser", "main"]
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  detect   score metric rows for anomalies with an online detector\n"
         "  incidents raise predicted incidents (debounced, grouped, forecast) from metric rows\n"
         "  score    score a long-format fleet (CSV/Parquet, globs) in-process or on Dask, resumable\n"
+        "  history  recurring incidents, counts, time to resolve, top faults and post-incident summaries\n"
         "  nab      score detectors on the Numenta Anomaly Benchmark, or run one over the corpus"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"incidentml {__version__}")
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _detect.register(jobs)
     _incidents.register(jobs)
     _fleet.register(jobs)
+    _history.register(jobs)
     _nab.register(jobs)
     return parser
 
