@@ -1,7 +1,8 @@
 """incidentml: IT incident management with machine learning.
 
 Triage incident text (:class:`TriageModel`: category, priority and team with calibrated
-confidence and abstention; :class:`TriageClassifier`: one target as a scikit-learn classifier),
+confidence and abstention; :class:`TriageClassifier`: one target as a scikit-learn classifier;
+:class:`OnlineTriage`: learning from analysts' corrections),
 watch metric streams with online anomaly detectors (:func:`make_detector`, river anomaly
 detectors), and turn their scores into predicted incidents (:class:`IncidentPredictor`).
 
@@ -48,7 +49,7 @@ from .exceptions import (
 from .fleet import predict_incidents, score_fleet
 from .history import SimilarIncidents
 from .incidents import Incident, IncidentPredictor
-from .triage import TriageClassifier, TriageModel, normalize_text
+from .triage import OnlineTriage, TriageClassifier, TriageModel, normalize_text
 
 __all__ = [
     "DataError",
@@ -58,6 +59,7 @@ __all__ = [
     "InvalidParameterError",
     "ModelFileError",
     "NotFittedError",
+    "OnlineTriage",
     "SchemaError",
     "SimilarIncidents",
     "TriageClassifier",

@@ -167,7 +167,7 @@ class Incident:
         Analyst feedback given through :meth:`IncidentPredictor.feedback`: ``"false_alarm"``,
         ``"confirmed"`` or ``None`` (none given).
 
-        .. versionadded:: 0.2
+        .. versionadded:: 0.3
     """
 
     id: str

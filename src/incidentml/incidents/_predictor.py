@@ -698,7 +698,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         raised levels and the held-back runs), and :meth:`run` and :meth:`update` give the same incidents
         after it.
 
-        .. versionadded:: 0.2
+        .. versionadded:: 0.3
 
         Parameters
         ----------

@@ -94,7 +94,7 @@ class OnlineTriage(PersistenceMixin):
     :meth:`retrain` refits a batch model from the stored corrections (and any past table you
     give) and keeps the old one unless the new one validates at least as well.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
 
     Parameters
     ----------
