@@ -55,6 +55,7 @@ ALLOWED = {
     "checks": {"utils", "anomaly", "triage", "datasets"},
     "fleet": {"utils", "anomaly", "incidents"},
     "history": {"utils", "triage", "incidents", "evaluation"},
+    "plot": {"utils", "anomaly", "incidents", "triage", "evaluation", "history"},
     "cli": {"utils", "anomaly", "incidents", "triage", "evaluation", "datasets", "fleet", "history"},
 }
 

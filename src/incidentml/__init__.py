@@ -16,6 +16,8 @@ incidents
     Predicted incidents from detector scores (:class:`IncidentPredictor`).
 history
     Similar past incidents (:class:`SimilarIncidents`), recurring problems, post-incident summaries.
+plot
+    Matplotlib plots of streams, incidents, forecasts, triage quality and history (extra ``plot``).
 triage
     Text classifiers for incident tickets.
 evaluation
@@ -36,7 +38,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-from . import anomaly, checks, datasets, evaluation, exceptions, fleet, history, incidents, triage, utils
+from . import anomaly, checks, datasets, evaluation, exceptions, fleet, history, incidents, plot, triage, utils
 from .anomaly import make_detector
 from .exceptions import (
     DataError,
@@ -75,6 +77,7 @@ __all__ = [
     "incidents",
     "make_detector",
     "normalize_text",
+    "plot",
     "predict_incidents",
     "score_fleet",
     "triage",
