@@ -187,10 +187,10 @@ class TriageDriftMonitor:
         for lab, det in self._labels.items():
             hit, before, after = self._step(det, 1.0 if lab == label else 0.0)
             if hit:
-                moved = (f"from {before:.1%} to {after:.1%}" if before is not None and after is not None else "")
+                moved = (f" from {before:.1%} to {after:.1%}" if before is not None and after is not None else "")
                 out.append(DriftEvent(name, "label_mix", at, _detector_name(det), before, after, lab, True,
-                                      f"{name}: share of {lab!r} moved {moved} (after {at} corrections); "
-                                      "a retrain is due.".replace("moved  (", "moved (")))
+                                      f"{name}: share of {lab!r} moved{moved} (after {at} corrections); "
+                                      "a retrain is due."))
         self.events_.extend(out)
         return out
 

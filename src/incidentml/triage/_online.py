@@ -481,12 +481,12 @@ class OnlineTriage(PersistenceMixin):
         label_cols = [t for t in names if t in train.columns]
         pred_cols = [c for c in train.columns if c.startswith("predicted_")]
         text = self._text_fields()
-        cand = clone(self.base_) if self.base_ is not None else TriageModel()
+        template = self.base_ if self.base_ is not None else TriageModel()
 
         def fit(table: pd.DataFrame) -> TriageModel:
             X = table.drop(columns=pred_cols)
             feats = list(self.base_.feature_columns_) if self.base_ is not None else None
-            return clone(cand).fit(X, targets=label_cols, text=text, features=feats)
+            return clone(template).fit(X, targets=label_cols, text=text, features=feats)
 
         model = fit(train)
         predicted = model.predict(val.drop(columns=[*pred_cols, *label_cols]))
