@@ -6,12 +6,11 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._common import CLIError
+from ._common import CLIError, atomic_write_text
 from ._metrics import check_detector
 
 __all__ = ["add_fleet_options", "open_scheduler", "register", "run_long_incidents"]
@@ -138,14 +137,7 @@ def run_long_incidents(args: Any, predictor_params: dict[str, Any]) -> int:
 
             frame = pd.concat(list(iter_chunks(files, cols)), ignore_index=True)
             incidents = predict_incidents(frame, args.detector, state=args.state, n_jobs=args.workers or -1, **kw)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent if str(out.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in incidents.to_dict("records"):
-                fh.write(json.dumps(row, default=str) + "\n")
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write_text(out, "".join(json.dumps(row, default=str) + "\n" for row in incidents.to_dict("records")))
     n_open = int((incidents["status"] == "open").sum()) if len(incidents) else 0
     sys.stderr.write(f"incidentml: {len(incidents)} incident(s) ({n_open} still open) from "
                      f"{incidents['entity'].nunique() if len(incidents) else 0} entit(ies) with incidents; wrote "

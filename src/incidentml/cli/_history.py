@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ._common import CLIError, read_table
+from ._common import CLIError, atomic_write_text, read_table
 
 __all__ = ["register"]
 
@@ -67,17 +65,6 @@ def _read(path: Path) -> tuple[pd.DataFrame, int]:
             raise CLIError(f"--data: '{path}' holds no incidents (one JSON object with an 'entity' per line).")
         return frame, int(frame.attrs.get("skipped", 0))
     return read_table(path), 0
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _unreadable(col: pd.Series) -> int:
@@ -174,11 +161,11 @@ def _history(args: argparse.Namespace) -> int:
     written = []
     for name, table in tables.items():
         path = out / f"{name}.csv"
-        _atomic_write(path, table.to_csv(index=False))
+        atomic_write_text(path, table.to_csv(index=False))
         written.append(path)
     for ident, s in summaries:
         path = out / f"post_incident_{_safe(ident)}.md"
-        _atomic_write(path, s.to_markdown())
+        atomic_write_text(path, s.to_markdown())
         written.append(path)
     md = [f"# Incident history: {data.name}", "",
           f"{len(frame)} incidents used" + (f" ({'; '.join(notes)})" if notes else "") + ".", "",
@@ -202,7 +189,7 @@ def _history(args: argparse.Namespace) -> int:
     if summaries:
         md += ["", "## Post-incident summaries", ""] + [f"- post_incident_{_safe(i)}.md" for i, _ in summaries]
     summary_path = out / "summary.md"
-    _atomic_write(summary_path, "\n".join(md) + "\n")
+    atomic_write_text(summary_path, "\n".join(md) + "\n")
     written.append(summary_path)
     print(f"history of {len(frame)} incidents from {data}: {len(rec)} recurring group(s); wrote "
           f"{len(written)} file(s) to {out}:")
