@@ -56,7 +56,8 @@ ALLOWED = {
     "fleet": {"utils", "anomaly", "incidents"},
     "history": {"utils", "triage", "incidents", "evaluation"},
     "plot": {"utils", "anomaly", "incidents", "triage", "evaluation", "history"},
-    "cli": {"utils", "anomaly", "incidents", "triage", "evaluation", "datasets", "fleet", "history"},
+    "report": {"utils", "anomaly", "incidents", "triage", "evaluation", "history", "plot"},
+    "cli": {"utils", "anomaly", "incidents", "triage", "evaluation", "datasets", "fleet", "history", "report"},
 }
 
 

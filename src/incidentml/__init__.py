@@ -18,6 +18,8 @@ history
     Similar past incidents (:class:`SimilarIncidents`), recurring problems, post-incident summaries.
 plot
     Matplotlib plots of streams, incidents, forecasts, triage quality and history (extra ``plot``).
+report
+    Offline HTML reports of a triage model and of predicted incidents (extra ``report``).
 triage
     Text classifiers for incident tickets.
 evaluation
@@ -38,7 +40,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-from . import anomaly, checks, datasets, evaluation, exceptions, fleet, history, incidents, plot, triage, utils
+from . import anomaly, checks, datasets, evaluation, exceptions, fleet, history, incidents, plot, report, triage, utils
 from .anomaly import make_detector
 from .exceptions import (
     DataError,
@@ -79,6 +81,7 @@ __all__ = [
     "normalize_text",
     "plot",
     "predict_incidents",
+    "report",
     "score_fleet",
     "triage",
     "utils",

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..exceptions import IncidentMLError
-from . import _detect, _fleet, _history, _incidents, _nab, _triage
+from . import _detect, _fleet, _history, _incidents, _nab, _report, _triage
 
 __all__ = ["build_parser", "main"]
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  incidents raise predicted incidents (debounced, grouped, forecast) from metric rows\n"
         "  score    score a long-format fleet (CSV/Parquet, globs) in-process or on Dask, resumable\n"
         "  history  recurring incidents, counts, time to resolve, top faults and post-incident summaries\n"
+        "  report   an offline HTML report of a triage model on tickets, or of predicted incidents\n"
         "  nab      score detectors on the Numenta Anomaly Benchmark, or run one over the corpus"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"incidentml {__version__}")
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     _incidents.register(jobs)
     _fleet.register(jobs)
     _history.register(jobs)
+    _report.register(jobs)
     _nab.register(jobs)
     return parser
 
