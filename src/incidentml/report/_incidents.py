@@ -254,6 +254,7 @@ def incidents_report(incidents: Sequence[Incident | Mapping[str, Any]], metrics:
         "before_onset": sum(1 for v in leads if v > 0),
         "rows": len(frame), "metrics": value_cols,
     }
+    story = _story(items, entries, stats, known, frame, last)
     toc = [("overview", "Overview")]
     toc += [(e["anchor"], f"{e['inc'].id} · {e['inc'].severity}") for e in entries]
     n_entities = len({i.entity for i in items})
@@ -266,12 +267,48 @@ def incidents_report(incidents: Sequence[Incident | Mapping[str, Any]], metrics:
         toc.insert(0, ("notes", "What this report did not use"))
     page_title = title or "Predicted incidents"
     html = render("incidents.html.j2", title=page_title, subtitle=sub_lines, toc=toc, notes=notes,
-                  entries=entries, overview=overview, stats=stats, model=model, windows=known,
+                  entries=entries, overview=overview, stats=stats, model=model, windows=known, story=story,
                   version=__version__, made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     n_images = sum(len(e["images"]) for e in entries) + sum(len(o["images"]) for o in overview)
     return Report(html=html, title=page_title,
                   sections=tuple(label for anchor, label in toc if anchor != "notes"),
                   n_images=n_images, notes=tuple(notes))
+
+
+def _story(items: Sequence[Incident], entries: list[dict[str, Any]], stats: dict[str, Any],
+           known: list[tuple[float, float]], frame: pd.DataFrame, last: float) -> str:
+    """What happened, in two or three plain sentences."""
+    if not len(frame):
+        return "No metric rows could be read."
+    span = _duration_words(last - float(frame["_t"].iloc[0]))
+    if not items:
+        text = f"No incident was raised over {span} of metrics."
+    else:
+        worst = min(items, key=lambda i: (_SEVERITY_RANK.get(i.severity, 9), -i.score))
+        text = (f"{len(items)} incident{'s were' if len(items) > 1 else ' was'} raised over {span} of metrics on "
+                f"{stats['entities']} entit{'y' if stats['entities'] == 1 else 'ies'}; the most severe, {worst.id} "
+                f"({worst.severity}), was raised {_fmt(worst.raised_at)}, led by "
+                f"{worst.metrics[0]['name'] if worst.metrics else 'its metrics'}.")
+    if known:
+        parts = []
+        for k in range(len(known)):
+            hits = [e for e in entries if e["match"] and e["match"]["index"] == k + 1]
+            if hits:
+                lead = min(hits, key=lambda e: e["inc"].raised_at)["match"]["lead"]
+                parts.append(f"#{k + 1} {_duration_words(abs(lead))} {'before' if lead >= 0 else 'after'} its onset")
+        text += (f" Of {len(known)} known window{'s' if len(known) > 1 else ''}, {len(parts)} "
+                 f"{'were' if len(parts) != 1 else 'was'} caught" + (f" ({'; '.join(parts)})" if parts else "")
+                 + f", and {stats['false_alarms']} incident{'s' if stats['false_alarms'] != 1 else ''} came near no "
+                 "known window.")
+    return text
+
+
+def _duration_words(seconds: float) -> str:
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.0f} days"
 
 
 def _date(seconds: float) -> np.datetime64:

@@ -74,6 +74,12 @@ def _target_section(model: TriageModel, frame: pd.DataFrame, name: str, column: 
     recall = report.get("per_class_recall", {})
     section["recall"] = sorted(({"label": k, "recall": v, "support": int(support.get(k, 0))}
                                 for k, v in recall.items()), key=lambda r: (r["recall"], -r["support"]))
+    if section["recall"]:
+        worst = section["recall"][0]
+        mistaken = pd.Series(y_pred[(y_true == worst["label"]) & (y_pred != worst["label"])]).value_counts()
+        if len(mistaken):
+            worst["confused_with"] = str(mistaken.index[0])
+            worst["confused_share"] = float(mistaken.iloc[0]) / max(worst["support"], 1)
     shown = list(support.index[:_MAX_LABELS])
     if model.ordinal_.get(name):
         shown = [c for c in model.ordinal_[name] if c in set(shown) | set(y_pred)][:_MAX_LABELS] or shown
