@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._common import CLIError, atomic_write_text
+from ..utils import atomic_write_text
+from ._common import CLIError
 from ._metrics import check_detector
 
 __all__ = ["add_fleet_options", "open_scheduler", "register", "run_long_incidents"]

@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import CLIError, atomic_write_text, read_table
+from ..utils import atomic_write_text
+from ._common import CLIError, read_table
 
 __all__ = ["register"]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError, ModelFileError
-from ..utils import PersistenceMixin
+from ..utils import PersistenceMixin, atomic_write_text
 
 __all__ = ["DEFAULT_PARTITIONS", "PartitionState", "StateStore", "partition_of"]
 
@@ -65,19 +64,6 @@ class PartitionState(PersistenceMixin):
 
     def _manifest_extra(self) -> dict[str, Any]:
         return {"keys": len(self.models)}
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class StateStore:
@@ -122,7 +108,7 @@ class StateStore:
         else:
             self.n_partitions = int(n_partitions)
             manifest = {"format": _FORMAT, "job": job, "n_partitions": self.n_partitions, "config": config}
-            _write_text_atomic(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         current = self.path / "CURRENT"
         self.generation = int(current.read_text().strip()) if current.exists() else 0
         self.pending = self.generation + 1
@@ -160,7 +146,7 @@ class StateStore:
                         os.link(f, target)
                     except OSError:
                         shutil.copy2(f, target)
-        _write_text_atomic(self.path / "CURRENT", f"{self.pending}\n")
+        atomic_write_text(self.path / "CURRENT", f"{self.pending}\n")
         previous = self.generation
         self.generation, self.pending = self.pending, self.pending + 1
         if previous and old.exists():

@@ -7,7 +7,6 @@ import html
 import io
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
+from ..incidents import Incident
+from ..utils import atomic_write_text
 
 __all__ = ["Report", "figure_uri", "render"]
 
@@ -77,18 +78,10 @@ def _when(seconds: Any) -> str:
 
 def _duration(seconds: Any) -> str:
     try:
-        v = abs(float(seconds))
+        v = float(seconds)
     except (TypeError, ValueError):
         return "–"
-    if math.isnan(v):
-        return "–"
-    if v < 90:
-        return f"{v:.0f} s"
-    if v < 90 * 60:
-        return f"{v / 60:.0f} min"
-    if v < 48 * 3600:
-        return f"{v / 3600:.1f} h"
-    return f"{v / 86400:.1f} days"
+    return "–" if math.isnan(v) else Incident.duration_text(v)
 
 
 def _environment() -> Any:
@@ -103,20 +96,6 @@ def _environment() -> Any:
 def render(template: str, **context: Any) -> str:
     """Render one of the package's templates (``templates/NAME``) with ``context``."""
     return _environment().get_template(template).render(**context)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync, and rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -194,7 +173,7 @@ class Report:
             if Path(given).exists() and Path(given).resolve() == resolved:
                 raise DataError(f"report path '{out}' is one of the report's inputs; write the report to "
                                 "another file (it would replace the input).")
-        _atomic_write(out, self.html)
+        atomic_write_text(out, self.html)
         return out
 
     def _repr_html_(self) -> str:

@@ -10,8 +10,10 @@ command line can all build on it.
   :func:`validate_metric_frame`, :func:`column_seconds`, :func:`require_columns`.
 - Model files: :func:`save_model_file`, :func:`load_model_file`, :func:`read_manifest` and
   :class:`PersistenceMixin` (``save``/``load`` of every model type).
+- Output files: :func:`atomic_write_text` (a temporary file, fsynced, renamed: never a half file).
 """
 
+from ._files import atomic_write_text
 from ._persistence import PersistenceMixin, load_model_file, read_manifest, save_model_file
 from ._points import as_columns, as_point
 from ._schema import LongSchema, column_seconds, require_columns, validate_long_frame, validate_metric_frame
@@ -22,6 +24,7 @@ __all__ = [
     "PersistenceMixin",
     "as_columns",
     "as_point",
+    "atomic_write_text",
     "column_seconds",
     "load_model_file",
     "read_manifest",
