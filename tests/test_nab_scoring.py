@@ -657,3 +657,18 @@ def test_reproduces_published_nab_scores():
             )
             t, _ = optimize_threshold(scores, corpus, profile)
             assert score_corpus(scores, corpus, profile, t)["normalized"] == pytest.approx(reopt, abs=0.01)
+
+
+def test_nab_report_one_file_has_no_honest_score():
+    """With one file there is no second fold: honest scores are NaN with a warning, never a silent 0.0."""
+    from incidentml.exceptions import IncidentMLWarning
+
+    ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+    corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)])})
+    s = np.zeros(100)
+    s[41] = 0.9
+    with pytest.warns(IncidentMLWarning, match="needs at least two files"):
+        report = nab_report({"demo/a.csv": s}, corpus)
+    assert report["scoreboard"]["standard"] > 90
+    assert all(np.isnan(report["honest"][p]) for p in PROFILES)
+    assert np.isnan(report["honest"]["thresholds"]["standard"]).all()

@@ -382,3 +382,26 @@ def test_missing_matplotlib_names_the_extra():
     """)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "metric_timeline needs matplotlib: pip install 'incidentml[plot]'"
+
+
+def test_forecast_plot_trend_fits_the_history_the_forecast_saw():
+    """Rows after the forecast's as_of are drawn apart; the trend starts inside the fitted window, not after it."""
+    t, v, fc = _forecast_data()
+    later = t[-1] + np.arange(1, 50) * 300.0
+    ax = forecast_plot(np.r_[t, later], np.r_[v, np.full(later.size, 99.0)], fc)
+    _draw(ax)
+    assert _legend(ax)[:3] == ["history", "after the forecast", "limit 95"]
+    history, after, _limit, trend = ax.lines[:4]
+    as_of = np.datetime64(int(round(fc.as_of)), "s")
+    assert np.datetime64(history.get_xdata()[-1], "s") <= as_of < np.datetime64(after.get_xdata()[0], "s")
+    assert np.datetime64(trend.get_xdata()[0], "s") <= as_of
+    assert trend.get_ydata()[-1] == pytest.approx(95, abs=1e-6)
+
+
+def test_confusion_matrix_figure_grows_with_the_labels():
+    few = confusion_matrix(list("ab") * 5, list("ab") * 5)
+    labels = [f"label-{i}" for i in range(12)]
+    many = confusion_matrix(labels * 3, labels * 3)
+    assert many.figure.get_size_inches()[0] > few.figure.get_size_inches()[0]
+    ax = _axes()
+    assert confusion_matrix(labels, labels, ax=ax) is ax  # a given Axes is never resized

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataError, InvalidParameterError, SchemaError
+from ..exceptions import DataError, IncidentMLWarning, InvalidParameterError, SchemaError
 
 __all__ = [
     "PROFILES",
@@ -868,7 +869,8 @@ def nab_report(scores: Mapping[str, Any], corpus: NABCorpus, *, seed: int = HONE
         ``{"scoreboard": {profile: normalized, ..., "raw": {profile: raw}, "thresholds": {profile: t}},
         "honest": {profile: normalized, ..., "raw": {...}, "thresholds": {profile: [t_fold1, t_fold2]},
         "folds": [[files of fold 1], [files of fold 2]]}}``; ``t_fold1`` is chosen on fold 1 and
-        applied to fold 2.
+        applied to fold 2. With a single file there is no second fold: the honest scores and
+        thresholds are NaN, with an :class:`~incidentml.exceptions.IncidentMLWarning`.
 
     Examples
     --------
@@ -886,10 +888,18 @@ def nab_report(scores: Mapping[str, Any], corpus: NABCorpus, *, seed: int = HONE
     n_windows = corpus.n_windows
     board: dict[str, Any] = {"raw": {}, "thresholds": {}}
     honest: dict[str, Any] = {"raw": {}, "thresholds": {}, "folds": folds}
+    two_folds = all(folds)
+    if not two_folds:
+        warnings.warn(f"nab_report: the honest score needs at least two files (one per fold); this corpus has "
+                      f"{len(chosen)}, so it is reported as NaN. The scoreboard score is unaffected.",
+                      IncidentMLWarning, stacklevel=2)
     for name, costs in PROFILES.items():
         threshold, raw = optimize_threshold(checked, corpus, name)
         board[name] = _normalize(raw, n_windows, costs)
         board["raw"][name], board["thresholds"][name] = raw, threshold
+        if not two_folds:
+            honest[name], honest["raw"][name], honest["thresholds"][name] = math.nan, math.nan, [math.nan, math.nan]
+            continue
         t1, _ = optimize_threshold(checked, corpus, name, files=folds[0])
         t2, _ = optimize_threshold(checked, corpus, name, files=folds[1])
         raw = _raw(checked, corpus, folds[1], costs, t1)[0] + _raw(checked, corpus, folds[0], costs, t2)[0]

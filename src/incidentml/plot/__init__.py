@@ -4,6 +4,8 @@ Every function draws with matplotlib (the optional extra: ``pip install 'inciden
 on the ``ax=`` (or ``fig=``) it is given, or on a new :class:`matplotlib.figure.Figure` (never
 pyplot's global state), and returns the Axes (or the Figure when it needs several). Nothing here
 calls ``plt.show()``: display or save the returned figure yourself (``ax.figure.savefig(...)``).
+In a notebook, end the cell with the Figure (``ax.figure``) to see it: the figures are not
+pyplot's, so an Axes alone shows as text.
 matplotlib is imported only when a function is called, so ``import incidentml`` never needs it.
 
 - Metrics: :func:`metric_timeline`, :func:`incident_view`, :func:`forecast_plot`.

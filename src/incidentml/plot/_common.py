@@ -25,14 +25,14 @@ def require_matplotlib(func: str) -> Any:
         raise ImportError(_MISSING.format(func=func)) from exc
 
 
-def new_axes(ax: Any, func: str) -> Any:
-    """``ax`` itself, or the single Axes of a new (non-pyplot) Figure."""
+def new_axes(ax: Any, func: str, figsize: tuple[float, float] = (8, 4)) -> Any:
+    """``ax`` itself, or the single Axes of a new (non-pyplot) Figure of ``figsize`` inches."""
     require_matplotlib(func)
     if ax is not None:
         return ax
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(8, 4), layout="constrained").add_subplot()
+    return Figure(figsize=figsize, layout="constrained").add_subplot()
 
 
 def new_figure(fig: Any, func: str, figsize: tuple[float, float]) -> Any:

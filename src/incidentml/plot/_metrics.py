@@ -269,8 +269,9 @@ def forecast_plot(times: Any, values: Any, forecast: BreachForecast | dict[str, 
                   limit: float | None = None, ax: Any = None) -> Any:
     """A metric's history, its fitted trend to the limit, and the predicted crossing with its interval.
 
-    Draws the history (line), the limit (red horizontal line), the fitted trend from the fitted
-    window to the crossing (dashed), a fan between the earliest and latest crossing of the
+    Draws the history up to the forecast's ``as_of`` (line; what came after it, if given, as a
+    faint line), the limit (red horizontal line), the fitted trend from the fitted window to the
+    crossing (dashed), a fan between the earliest and latest crossing of the
     interval (the latest is open-ended when the forecast has no upper bound), the expected
     crossing time (vertical line) and its interval (shaded).
 
@@ -318,17 +319,20 @@ def forecast_plot(times: Any, values: Any, forecast: BreachForecast | dict[str, 
     v = as_1d(values, "values", func).astype(float)
     same_length(func, times=t, values=v)
     ax = new_axes(ax, func)
-    ax.plot(to_dates(t), v, color="tab:blue", lw=1.2, label="history")
     fc = None if forecast is None else _forecast_fields(forecast, func)
+    as_of = float(np.nanmax(t)) if fc is None or not math.isfinite(fc["as_of"]) else fc["as_of"]
+    before = ~(t > as_of)  # the history the forecast saw; what came after is drawn apart
+    ax.plot(to_dates(t[before]), v[before], color="tab:blue", lw=1.2, label="history")
+    if (~before).any():
+        ax.plot(to_dates(t[~before]), v[~before], color="tab:blue", lw=0.8, alpha=0.4, label="after the forecast")
     lim = limit if limit is not None else (None if fc is None else float(fc["limit"]))
     if lim is not None:
         ax.axhline(lim, color=_ALERT_COLOR, lw=1.0, label=f"limit {lim:g}")
     if fc is not None:
-        as_of = fc["as_of"] if math.isfinite(fc["as_of"]) else float(np.nanmax(t))
         crosses = fc["crosses_at"] if math.isfinite(fc["crosses_at"]) else as_of + float(fc["eta_seconds"])
         slope = float(fc["slope_per_hour"]) / 3600.0
         n_fit = int(fc.get("n_points") or 0)
-        t_sorted = np.sort(t[np.isfinite(t)])
+        t_sorted = np.sort(t[np.isfinite(t) & before])
         start = t_sorted[-n_fit] if 0 < n_fit <= t_sorted.size else as_of
         trend_t = np.array([start, max(crosses, as_of)])
         ax.plot(to_dates(trend_t), float(fc["value"]) + slope * (trend_t - as_of), color="black", ls="--",

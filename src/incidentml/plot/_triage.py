@@ -99,7 +99,8 @@ def confusion_matrix(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
         else:
             mat = counts
     mat = np.nan_to_num(mat)
-    ax = new_axes(ax, func)
+    # a new figure grows with the labels so that every cell's number stays readable
+    ax = new_axes(ax, func, figsize=(min(4.0 + 0.6 * k, 16.0), min(3.0 + 0.5 * k, 14.0)))
     image = ax.imshow(mat, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     ax.figure.colorbar(image, ax=ax)
     top = mat.max() if mat.size else 0

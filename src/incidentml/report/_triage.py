@@ -85,7 +85,6 @@ def _target_section(model: TriageModel, frame: pd.DataFrame, name: str, column: 
         shown = [c for c in model.ordinal_[name] if c in set(shown) | set(y_pred)][:_MAX_LABELS] or shown
     cm = confusion_matrix(y_true, y_pred, labels=shown)
     cm.set_title(f"{name}: recall per true label")
-    cm.figure.set_size_inches(7.5, 6.2)
     caption = "Rows: the true label; columns: the predicted one; each row sums to 1 (recall)."
     if len(support) > len(shown):
         caption += (f" The {len(shown)} most frequent true labels of {len(support)} are shown; every label is in "
