@@ -56,6 +56,32 @@ def save_model_file(obj: Any, path: str | os.PathLike[str], manifest: dict[str, 
 
     The file is first written next to the target and then renamed over it, so an existing
     model at ``path`` is never left half-written.
+
+    Parameters
+    ----------
+    obj : object
+        Anything joblib can pickle.
+    path : str or os.PathLike
+        The file to write; its folder must exist.
+    manifest : dict
+        JSON-serialisable facts about ``obj`` (``kind``, ``incidentml_version``, ...). The format
+        version, payload length, SHA-256 and (with ``INCIDENTML_MODEL_KEY``) HMAC are added.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import incidentml
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_model_file({"weights": [1, 2]}, os.path.join(tmp, "m.incidentml"),
+    ...                            {"kind": "demo", "incidentml_version": incidentml.__version__})
+    ...     obj, manifest = load_model_file(path, expected_kind="demo")
+    >>> obj, manifest["kind"], manifest["format_version"]
+    ({'weights': [1, 2]}, 'demo', 1)
     """
     path = Path(path)
     buf = io.BytesIO()
@@ -121,12 +147,44 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes]:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Return the JSON manifest of a model file without unpickling anything."""
+    """Return the JSON manifest of a model file without unpickling anything.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save_model_file`.
+
+    Returns
+    -------
+    dict
+        The manifest, as saved.
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, not a model file, or its manifest is truncated or unreadable.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_model_file([1, 2, 3], os.path.join(tmp, "m.incidentml"), {"kind": "demo"})
+    ...     manifest = read_manifest(path)
+    >>> manifest["kind"], manifest["payload_sha256"]
+    ('demo', '...')
+    """
     return _read(path)[0]
 
 
 def load_model_file(path: str | os.PathLike[str], *, expected_kind: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Check and load a model file written by :func:`save_model_file`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+    expected_kind : str or None, default=None
+        When given, the manifest's ``kind`` must equal it.
 
     Returns
     -------
@@ -139,6 +197,23 @@ def load_model_file(path: str | os.PathLike[str], *, expected_kind: str | None =
         The file is missing, not a model file, truncated, from an incompatible format or
         incidentml version, its payload does not match its SHA-256, or its HMAC does not
         verify with ``INCIDENTML_MODEL_KEY``. Nothing is unpickled in any of these cases.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import incidentml
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = save_model_file({"a": 1}, os.path.join(tmp.name, "m.incidentml"),
+    ...                        {"kind": "demo", "incidentml_version": incidentml.__version__})
+    >>> load_model_file(path)[0]
+    {'a': 1}
+    >>> with open(path, "ab") as fh:
+    ...     _ = fh.write(b"extra")
+    >>> load_model_file(path)
+    Traceback (most recent call last):
+    ...
+    incidentml.exceptions.ModelFileError: Model file '...' is truncated: ...
+    >>> tmp.cleanup()
     """
     from .. import __version__
 

@@ -26,6 +26,15 @@ def as_point(x: Any) -> dict[str, float]:
 
     Non-finite values (NaN, inf, None) are kept as NaN: they are skipped by the detectors.
 
+    Parameters
+    ----------
+    x : dict of str to float, or float
+        One point: metric name to value, or a bare number.
+
+    Returns
+    -------
+    dict of str to float
+
     Examples
     --------
     >>> as_point(3)
@@ -60,6 +69,27 @@ def as_columns(X: Any) -> tuple[list[str], np.ndarray]:
     Accepts a 1-D array or Series (one metric called ``"value"``, or the Series' name), a 2-D array
     (metrics ``x0``, ``x1``...), a DataFrame (every column a metric) or a dict of equal-length
     sequences. Non-finite values become NaN and are skipped by the detectors.
+
+    Parameters
+    ----------
+    X : array-like of shape (n,) or (n, k), pandas.Series, pandas.DataFrame or dict of sequences
+        The batch, one row per point.
+
+    Returns
+    -------
+    names : list of str
+        The metric names, one per column of ``values``.
+    values : numpy.ndarray of shape (n, k)
+        The values as float64, NaN where a value is missing or not finite.
+
+    Examples
+    --------
+    >>> as_columns([1.0, 2.0])
+    (['value'], array([[1.],
+           [2.]]))
+    >>> names, values = as_columns({"cpu": [0.5, float("inf")], "mem": [1, 2]})
+    >>> names, values.shape, float(values[1, 0])
+    (['cpu', 'mem'], (2, 2), nan)
     """
     if isinstance(X, pd.Series):
         X = pd.DataFrame({str(X.name) if X.name is not None else "value": X})

@@ -51,12 +51,24 @@ class LongSchema:
 
     @property
     def columns(self) -> list[str]:
-        """The key columns, in order (the entity column last, when set)."""
+        """The key columns, in order (the entity column last, when set).
+
+        Examples
+        --------
+        >>> LongSchema(entity_col="host").columns
+        ['series_id', 'timestamp', 'value', 'host']
+        """
         cols = [self.series_col, self.time_col, self.value_col]
         return cols + ([self.entity_col] if self.entity_col is not None else [])
 
     def options(self) -> dict[str, str]:
-        """Column name to the option that names it (for error messages)."""
+        """Column name to the option that names it (for error messages).
+
+        Examples
+        --------
+        >>> LongSchema(time_col="ts").options()
+        {'series_id': 'series_col', 'ts': 'time_col', 'value': 'value_col'}
+        """
         out = {self.series_col: "series_col", self.time_col: "time_col", self.value_col: "value_col"}
         if self.entity_col is not None:
             out[self.entity_col] = "entity_col"
@@ -69,6 +81,15 @@ def _have(frame: pd.DataFrame) -> str:
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], option: str) -> None:
     """Raise :class:`SchemaError` naming ``option`` when one of ``columns`` is not in ``frame``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to check.
+    columns : sequence of str
+        The columns it must have.
+    option : str
+        The option (or command-line flag) that names the columns, quoted in the error.
 
     Examples
     --------
@@ -87,6 +108,17 @@ def column_seconds(frame: pd.DataFrame, time_col: str) -> np.ndarray:
 
     Numbers are taken as epoch seconds; anything else is parsed as a timestamp, and a cell that
     is not one raises :class:`DataError` naming its row and value.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table holding the column.
+    time_col : str
+        The time column.
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(frame),)
 
     Examples
     --------
@@ -113,7 +145,19 @@ def validate_metric_frame(frame: pd.DataFrame, *, time_col: str | None = "timest
                           metrics: Sequence[str] | None = None) -> list[str]:
     """Check a wide metric frame and return its metric columns.
 
-    ``metrics=None`` means every numeric column other than ``time_col``.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per timestamp, one numeric column per metric.
+    time_col : str or None, default="timestamp"
+        The time column, which must exist; ``None`` when the frame has none.
+    metrics : sequence of str or None, default=None
+        The metric columns; ``None`` means every numeric column other than ``time_col``.
+
+    Returns
+    -------
+    list of str
+        The metric columns.
 
     Examples
     --------
@@ -141,9 +185,21 @@ def validate_long_frame(frame: pd.DataFrame, schema: LongSchema | None = None, *
                         options: dict[str, str] | None = None) -> LongSchema:
     """Check that a long-format frame has the schema's columns; returns the schema.
 
-    ``options`` renames the option an error message tells the user to set (by default the
-    schema's field names, ``series_col``...; a function whose parameter is ``id_col`` passes
-    ``{"series_col": "id_col"}``).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The long-format frame.
+    schema : LongSchema or None, default=None
+        Its column names; ``None`` means ``LongSchema()``.
+    options : dict of str to str or None, default=None
+        Renames the option an error message tells the user to set (by default the schema's
+        field names, ``series_col``...; a function whose parameter is ``id_col`` passes
+        ``{"series_col": "id_col"}``).
+
+    Returns
+    -------
+    LongSchema
+        The schema that was checked.
 
     Examples
     --------

@@ -17,8 +17,16 @@ __all__ = ["to_seconds", "to_seconds_array"]
 def to_seconds(t: Any) -> float:
     """Seconds since the epoch for one timestamp; ``None`` gives NaN (time unknown).
 
-    Accepts a :class:`datetime.datetime` (naive means UTC), a :class:`pandas.Timestamp`, a
-    :class:`numpy.datetime64`, an ISO 8601 string, or a number of seconds since the epoch.
+    Parameters
+    ----------
+    t : datetime, pandas.Timestamp, numpy.datetime64, str, float or None
+        A :class:`datetime.datetime` (naive means UTC), a :class:`pandas.Timestamp`, a
+        :class:`numpy.datetime64`, an ISO 8601 string, or a number of seconds since the epoch.
+
+    Returns
+    -------
+    float
+        Seconds since the Unix epoch; NaN for ``None`` or a missing time.
 
     Examples
     --------
@@ -53,7 +61,32 @@ def to_seconds(t: Any) -> float:
 
 
 def to_seconds_array(t: Any, n: int) -> np.ndarray:
-    """Seconds since the epoch for a sequence of ``n`` timestamps (``None`` gives all NaN)."""
+    """Seconds since the epoch for a sequence of ``n`` timestamps (``None`` gives all NaN).
+
+    Parameters
+    ----------
+    t : array-like of shape (n,) or None
+        Datetimes, ISO 8601 strings or seconds since the epoch (``datetime64`` arrays, Series and
+        Index included). ``None`` means the times are unknown.
+    n : int
+        The number of rows the timestamps belong to; ``t`` must have that length.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        Float seconds since the epoch, NaN where a time is missing.
+
+    Examples
+    --------
+    >>> to_seconds_array(["1970-01-01T00:01:00", None], 2)
+    array([60., nan])
+    >>> to_seconds_array(None, 3)
+    array([nan, nan, nan])
+    >>> to_seconds_array([0, 60], 3)
+    Traceback (most recent call last):
+    ...
+    incidentml.exceptions.DataError: Timestamps t must be one per row: got shape (2,) for 3 rows. ...
+    """
     if t is None:
         return np.full(n, np.nan)
     if isinstance(t, (pd.Series, pd.Index)):
