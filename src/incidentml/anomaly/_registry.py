@@ -1,4 +1,8 @@
-"""Detectors by name: :func:`make_detector` and the table behind it."""
+"""Detectors by name: :func:`make_detector` and the table behind it, :data:`DETECTORS`.
+
+``DETECTORS`` maps each name :func:`make_detector` accepts (``default``, ``robust``, ``hst``, ...)
+to the factory that builds a fresh detector; :func:`available_detectors` lists the names.
+"""
 
 from __future__ import annotations
 
@@ -74,12 +78,36 @@ DETECTORS: dict[str, Callable[..., AnomalyDetector]] = {
 
 
 def available_detectors() -> list[str]:
-    """Names accepted by :func:`make_detector`."""
+    """Names accepted by :func:`make_detector`, sorted (the keys of :data:`DETECTORS`).
+
+    Examples
+    --------
+    >>> names = available_detectors()
+    >>> "default" in names, "robust" in names, names == sorted(names)
+    (True, True, True)
+    """
     return sorted(DETECTORS)
 
 
 def make_detector(name: str = "default", **params: Any) -> AnomalyDetector:
     """Create a fresh detector by name, with optional hyperparameters.
+
+    Parameters
+    ----------
+    name : str, default="default"
+        One of :func:`available_detectors`.
+    **params
+        Hyperparameters of that detector (for example ``alpha=0.05`` for ``"robust"``).
+
+    Returns
+    -------
+    AnomalyDetector
+        A fresh, unfitted detector.
+
+    Raises
+    ------
+    InvalidParameterError
+        The name is unknown or the detector does not take one of ``params``.
 
     Examples
     --------

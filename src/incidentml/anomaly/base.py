@@ -48,6 +48,23 @@ class AnomalyDetector(PersistenceMixin, BaseEstimator, RiverAnomalyDetector):
     :class:`sklearn.base.BaseEstimator` too: ``get_params``/``set_params`` and
     ``sklearn.base.clone`` work next to river's ``clone``. Where the two parents define the same
     name, the choice is pinned below.
+
+    Examples
+    --------
+    A detector needs only :meth:`learn_one` and :meth:`score_one`; here, how far a point is above
+    the largest value seen so far:
+
+    >>> from incidentml.utils import as_point
+    >>> class AboveMax(AnomalyDetector):
+    ...     def learn_one(self, x, t=None):
+    ...         self.max_ = max(getattr(self, "max_", float("-inf")), as_point(x)["value"])
+    ...     def score_one(self, x, t=None):
+    ...         return max(0.0, as_point(x)["value"] - getattr(self, "max_", float("inf")))
+    >>> det = AboveMax()
+    >>> det.score_many([1.0, 3.0, 2.0, 5.0])
+    array([0., 2., 0., 2.])
+    >>> det.max_, det.reset().score_one(9.0)
+    (5.0, 0.0)
     """
 
     _parameter_constraints: dict[str, list[Any]] = {}
@@ -82,14 +99,76 @@ class AnomalyDetector(PersistenceMixin, BaseEstimator, RiverAnomalyDetector):
     # -- the streaming contract ----------------------------------------------------------------
     @abc.abstractmethod
     def learn_one(self, x: Any, t: Any = None) -> None:
-        """Update the detector with one point; returns ``None``."""
+        """Update the detector with one point; returns ``None``.
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Examples
+        --------
+        >>> from incidentml import make_detector
+        >>> det = make_detector("robust")
+        >>> det.learn_one({"cpu": 0.4}, t="2024-01-01T00:00:00")
+        >>> det.n_seen_
+        1
+        """
 
     @abc.abstractmethod
     def score_one(self, x: Any, t: Any = None) -> float:
-        """Anomaly score of one point, without learning from it."""
+        """Anomaly score of one point, without learning from it (higher is more anomalous).
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Returns
+        -------
+        float
+            The score; calibrated detectors answer in [0, 1].
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml import make_detector
+        >>> det = make_detector("robust")
+        >>> _ = det.score_many(50 + np.random.default_rng(0).normal(size=300))
+        >>> det.score_one(50.0) < 0.1 < det.score_one(80.0)
+        True
+        """
 
     def contributions_one(self, x: Any, t: Any = None) -> dict[str, float]:
-        """Each finite metric's share of the evidence for this point (default: the score for every one)."""
+        """Each finite metric's share of the evidence for this point (default: the score for every one).
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point.
+        t : timestamp, optional
+            When the point was measured.
+
+        Returns
+        -------
+        dict of str to float
+            Metric name to its contribution; metrics without a finite value are left out.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml import make_detector
+        >>> det = make_detector("robust")
+        >>> rng = np.random.default_rng(0)
+        >>> _ = det.score_many({"cpu": 50 + rng.normal(size=300), "mem": 70 + rng.normal(size=300)})
+        >>> shares = det.contributions_one({"cpu": 80.0, "mem": 70.0, "disk": float("nan")})
+        >>> sorted(shares), shares["cpu"] > shares["mem"]
+        (['cpu', 'mem'], True)
+        """
         s = self.score_one(x, t)
         return {k: s for k, v in as_point(x).items() if not math.isnan(v)}
 
@@ -117,6 +196,20 @@ class AnomalyDetector(PersistenceMixin, BaseEstimator, RiverAnomalyDetector):
         -------
         scores : ndarray of shape (n,)
         contributions : DataFrame of shape (n, k), only with ``return_contributions=True``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml import make_detector
+        >>> values = 50 + np.random.default_rng(0).normal(size=300)
+        >>> values[250] = 80.0
+        >>> det = make_detector("robust")
+        >>> scores = det.score_many(values)
+        >>> scores.shape, bool(scores[250] > scores[:250].max()), det.n_seen_
+        ((300,), True, 300)
+        >>> scores, per_metric = make_detector("robust").score_many({"cpu": values}, return_contributions=True)
+        >>> list(per_metric.columns)
+        ['cpu']
         """
         names, values = as_columns(X)
         n = len(values)
@@ -140,7 +233,16 @@ class AnomalyDetector(PersistenceMixin, BaseEstimator, RiverAnomalyDetector):
         return out
 
     def reset(self) -> Self:
-        """Forget everything learned (the trailing-underscore attributes; parameters are kept); returns ``self``."""
+        """Forget everything learned (the trailing-underscore attributes; parameters are kept); returns ``self``.
+
+        Examples
+        --------
+        >>> from incidentml import make_detector
+        >>> det = make_detector("robust", alpha=0.05)
+        >>> det.learn_one({"cpu": 0.4})
+        >>> hasattr(det.reset(), "n_seen_"), det.alpha
+        (False, 0.05)
+        """
         params = set(self.get_params(deep=False))
         for attr in [k for k in vars(self) if k.endswith("_") and not k.startswith("__") and k not in params]:
             delattr(self, attr)
@@ -161,6 +263,34 @@ class Stage:
     ``kernel(values, times, state, params, out, learn)`` walks the points in order: for each one
     it writes the score to ``out[i]`` from the state *before* the point, then, if ``learn``,
     updates ``state`` in place. ``state_size`` floats hold everything the stage remembers.
+
+    Parameters
+    ----------
+    kernel : callable
+        ``kernel(values, times, state, params, out, learn)``, usually compiled with numba.
+    params : tuple of float
+        The stage's hyperparameters, packed into a float array for the kernel.
+    state_size : int
+        How many floats the stage's state holds.
+    init : callable or None, default=None
+        Fills a fresh zero state in place (for example a starting minimum of ``inf``).
+
+    Examples
+    --------
+    A stage scoring each value by its distance to the running mean:
+
+    >>> import numpy as np
+    >>> def mean_distance(values, times, state, params, out, learn):
+    ...     for i, v in enumerate(values):
+    ...         out[i] = abs(v - state[1]) if state[0] else 0.0
+    ...         if learn:
+    ...             state[0] += 1
+    ...             state[1] += (v - state[1]) / state[0]
+    >>> stage = Stage(kernel=mean_distance, params=(), state_size=2)
+    >>> state, out = stage.new_state(), np.empty(3)
+    >>> stage.kernel(np.array([1.0, 3.0, 8.0]), np.full(3, np.nan), state, np.array(stage.params), out, True)
+    >>> out, state
+    (array([0., 2., 6.]), array([3., 4.]))
     """
 
     kernel: Callable[..., None]
@@ -169,6 +299,14 @@ class Stage:
     init: Callable[[np.ndarray], None] | None = None
 
     def new_state(self) -> np.ndarray:
+        """A fresh state: ``state_size`` zeros, then ``init`` applied to them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Stage(kernel=print, params=(), state_size=2, init=lambda s: s.fill(np.inf)).new_state()
+        array([inf, inf])
+        """
         state = np.zeros(self.state_size, dtype=np.float64)
         if self.init is not None:
             self.init(state)
@@ -183,6 +321,20 @@ class KernelDetector(AnomalyDetector):
     per metric name, skips non-finite values (the metric neither scores nor learns at that
     point), and combines the metrics' scores by their maximum. A point with no finite value
     scores ``0.0``.
+
+    Examples
+    --------
+    :class:`RobustZScore` is a kernel detector; each metric keeps its own state:
+
+    >>> import numpy as np
+    >>> from incidentml.anomaly import RobustZScore
+    >>> det = RobustZScore()
+    >>> isinstance(det, KernelDetector)
+    True
+    >>> rng = np.random.default_rng(0)
+    >>> _ = det.score_many({"cpu": 50 + rng.normal(size=300), "mem": 70 + rng.normal(size=300)})
+    >>> sorted(det.states_), det.score_one({"cpu": float("nan")})
+    (['cpu', 'mem'], 0.0)
     """
 
     def _stages(self) -> list[Stage]:  # pragma: no cover - abstract
@@ -234,16 +386,78 @@ class KernelDetector(AnomalyDetector):
 
     # -- public API -----------------------------------------------------------------------------
     def learn_one(self, x: Any, t: Any = None) -> None:
-        """Update every finite metric of ``x``'s state; returns ``None``."""
+        """Update every finite metric of ``x``'s state; returns ``None``.
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point; metrics whose value is not finite are skipped.
+        t : timestamp, optional
+            When the point was measured.
+
+        Examples
+        --------
+        >>> from incidentml.anomaly import RobustZScore
+        >>> det = RobustZScore()
+        >>> det.learn_one({"cpu": 0.4, "mem": float("nan")})
+        >>> sorted(det.states_), det.n_seen_
+        (['cpu'], 1)
+        """
         self._one(x, t, learn=True)
 
     def score_one(self, x: Any, t: Any = None) -> float:
-        """The largest calibrated score over the finite metrics of ``x`` (``0.0`` if none)."""
+        """The largest calibrated score over the finite metrics of ``x`` (``0.0`` if none).
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point.
+        t : timestamp, optional
+            When the point was measured.
+
+        Returns
+        -------
+        float
+            A score in [0, 1].
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import RobustZScore
+        >>> det = RobustZScore()
+        >>> for v in 50 + np.random.default_rng(0).normal(size=300):
+        ...     det.learn_one({"cpu": v})
+        >>> det.score_one({"cpu": 50.0}) < 0.1 < det.score_one({"cpu": 80.0})
+        True
+        """
         scores = self._one(x, t, learn=False)
         return max(scores.values()) if scores else UNSCORABLE
 
     def contributions_one(self, x: Any, t: Any = None) -> dict[str, float]:
-        """Each finite metric's own score for this point (the detector's score is their maximum)."""
+        """Each finite metric's own score for this point (the detector's score is their maximum).
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point.
+        t : timestamp, optional
+            When the point was measured.
+
+        Returns
+        -------
+        dict of str to float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import RobustZScore
+        >>> det = RobustZScore()
+        >>> rng = np.random.default_rng(0)
+        >>> _ = det.score_many({"cpu": 50 + rng.normal(size=300), "mem": 70 + rng.normal(size=300)})
+        >>> shares = det.contributions_one({"cpu": 80.0, "mem": 70.0})
+        >>> max(shares.values()) == det.score_one({"cpu": 80.0, "mem": 70.0})
+        True
+        """
         return self._one(x, t, learn=False)
 
     def score_many(self, X: Any, t: Any = None, *, learn: bool = True,
@@ -268,6 +482,20 @@ class KernelDetector(AnomalyDetector):
         -------
         scores : ndarray of shape (n,)
         contributions : DataFrame of shape (n, k), only with ``return_contributions=True``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import RobustZScore
+        >>> values = 50 + np.random.default_rng(0).normal(size=300)
+        >>> batch = RobustZScore().score_many(values)
+        >>> loop = RobustZScore()
+        >>> one_by_one = []
+        >>> for v in values:
+        ...     one_by_one.append(loop.score_one(v))
+        ...     loop.learn_one(v)
+        >>> bool(np.allclose(batch, one_by_one))
+        True
         """
         self._pipeline()
         names, values = as_columns(X)
