@@ -372,7 +372,7 @@ def _incident_images(inc: Incident, sub: pd.DataFrame, time_col: str, value_cols
         "marker where each was raised"
         + (", known windows green." if known else "."))})
     if len(names) >= 2:
-        fig = incident_view(window.drop(columns="_t"), inc, time_col=time_col, metrics=names[:4])
+        fig = incident_view(window.drop(columns="_t"), inc, time_col=time_col, metrics=names[:4], top=4)
         images.append({"uri": figure_uri(fig), "alt": f"Contributing metrics of {inc.id}", "caption": (
             "Each contributing metric, z-scored over the same rows; the dashed line is the onset, the red one when "
             "it was raised; the bars are each metric's share of the evidence.")})

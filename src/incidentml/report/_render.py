@@ -36,10 +36,18 @@ def _require(what: str) -> Any:
 
 def figure_uri(fig: Any) -> str:
     """A matplotlib Figure (or an Axes of one) as a ``data:image/png;base64,...`` URI."""
+    from PIL import Image  # matplotlib's own dependency
+
     fig = getattr(fig, "figure", fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", dpi=_DPI, metadata={"Software": None}, facecolor="white")
+    raw.seek(0)
+    # a plot has few colours: a 256-colour palette keeps it sharp at a third of the size
+    with Image.open(raw) as im:
+        small = io.BytesIO()
+        im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(small, format="PNG",
+                                                                                    optimize=True)
+    return "data:image/png;base64," + base64.b64encode(small.getvalue()).decode("ascii")
 
 
 def _num(value: Any, digits: int = 3) -> str:
