@@ -7,7 +7,8 @@ anomalous a point is without learning from it. Higher is more anomalous, and cal
 answer in [0, 1] on one scale (``L / (L + 10)`` with ``L = -log10`` of the tail probability), so one
 threshold, :data:`DEFAULT_THRESHOLD`, means the same rarity everywhere. ``score_many`` scores a
 whole array or frame at once with exactly the answers of the one-point loop, and ``reset`` forgets
-what was learned. Create detectors by name with :func:`make_detector`.
+what was learned. Create detectors by name with :func:`make_detector`; :data:`DETECTORS` is the
+table of names to factories behind it (:func:`available_detectors` lists the names).
 
 Being river detectors, they go into river pipelines, filters and evaluation (river passes no
 timestamp: ``t`` is then ``None``):

@@ -59,6 +59,16 @@ _LN10 = math.log(10.0)
 def tail_probability_to_score(q: float) -> float:
     """The calibrated score of an event with upper-tail probability ``q`` (in (0, 1]).
 
+    Parameters
+    ----------
+    q : float
+        The upper-tail probability, in (0, 1].
+
+    Returns
+    -------
+    float
+        ``L / (L + 10)`` with ``L = -log10(q)``, in [0, 1).
+
     Examples
     --------
     >>> tail_probability_to_score(1e-10)
@@ -72,6 +82,16 @@ def tail_probability_to_score(q: float) -> float:
 
 def score_to_tail_probability(score: float) -> float:
     """The tail probability a calibrated score stands for (the inverse of :func:`tail_probability_to_score`).
+
+    Parameters
+    ----------
+    score : float
+        A calibrated score in [0, 1].
+
+    Returns
+    -------
+    float
+        The upper-tail probability; ``0.0`` for a score of 1.
 
     Examples
     --------

@@ -133,6 +133,29 @@ class Ensemble(AnomalyDetector):
         return _named(list(self.detectors))
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The ensemble's parameters; with ``deep=True`` also each member's, as ``<member>__<param>``.
+
+        Members are named after their class in lower case (numbered when a class repeats), as in
+        a scikit-learn pipeline, so grid searches can tune them.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Include the members and their parameters.
+
+        Returns
+        -------
+        dict of str to object
+
+        Examples
+        --------
+        >>> from incidentml.anomaly import Ensemble, RobustZScore
+        >>> Ensemble().get_params(deep=False)
+        {'combine': 'mean', 'detectors': None}
+        >>> params = Ensemble(detectors=[RobustZScore()]).get_params()
+        >>> params["robustzscore__alpha"]
+        0.02
+        """
         params = super().get_params(deep=False)
         if deep:
             for name, est in self._members_named():
@@ -142,6 +165,30 @@ class Ensemble(AnomalyDetector):
         return params
 
     def set_params(self, **params: Any) -> Ensemble:
+        """Set the ensemble's parameters, or a member's as ``<member>__<param>``; returns ``self``.
+
+        Parameters
+        ----------
+        **params
+            ``detectors``, ``combine``, a member by its name (replacing it) or a member's
+            parameter by ``<member>__<param>`` (see :meth:`get_params` for the names).
+
+        Returns
+        -------
+        Ensemble
+
+        Raises
+        ------
+        InvalidParameterError
+            A name matches no member.
+
+        Examples
+        --------
+        >>> from incidentml.anomaly import Ensemble, RobustZScore
+        >>> ens = Ensemble(detectors=[RobustZScore()]).set_params(robustzscore__alpha=0.05, combine="max")
+        >>> ens.detectors[0].alpha, ens.combine
+        (0.05, 'max')
+        """
         own = {k: params.pop(k) for k in list(params) if k in ("detectors", "combine")}
         for k, v in own.items():
             setattr(self, k, v)
@@ -185,18 +232,80 @@ class Ensemble(AnomalyDetector):
 
     # -- public API -----------------------------------------------------------------------------
     def learn_one(self, x: Any, t: Any = None) -> None:
-        """Every member learns ``x``; returns ``None``."""
+        """Every member learns ``x``; returns ``None``.
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Examples
+        --------
+        >>> from incidentml.anomaly import Ensemble, RobustZScore
+        >>> ens = Ensemble(detectors=[RobustZScore(), RobustZScore(alpha=0.1)])
+        >>> ens.learn_one({"cpu": 0.4})
+        >>> ens.learn_one({"cpu": 0.5})
+        >>> ens.n_seen_
+        2
+        """
         for est in self._members():
             est.learn_one(x, t)
         self.n_seen_ += 1
 
     def score_one(self, x: Any, t: Any = None) -> float:
-        """The members' scores of ``x``, combined."""
+        """The members' scores of ``x``, combined.
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Returns
+        -------
+        float
+            The members' scores combined by ``combine`` (their mean by default).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import Ensemble
+        >>> ens = Ensemble()
+        >>> _ = ens.score_many(np.random.default_rng(0).normal(10, 1, 300))
+        >>> ens.score_one(10.0) < 0.1 < ens.score_one(30.0)
+        True
+        """
         scores = np.array([est.score_one(x, t) for est in self._members()], dtype=np.float64)
         return float(_combine(scores, self.combine))
 
     def contributions_one(self, x: Any, t: Any = None) -> dict[str, float]:
-        """Each metric's contribution: the members' contributions for it, combined."""
+        """Each metric's contribution: the members' contributions for it, combined.
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Returns
+        -------
+        dict of str to float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import Ensemble
+        >>> rng = np.random.default_rng(0)
+        >>> ens = Ensemble()
+        >>> _ = ens.score_many({"cpu": rng.normal(10, 1, 300), "mem": rng.normal(50, 1, 300)})
+        >>> shares = ens.contributions_one({"cpu": 30.0, "mem": 50.0})
+        >>> shares["cpu"] > 0.1 > shares["mem"]
+        True
+        """
         parts = [est.contributions_one(x, t) for est in self._members()]
         keys = [k for k in dict.fromkeys(k for p in parts for k in p)]
         out = {}
@@ -212,6 +321,35 @@ class Ensemble(AnomalyDetector):
 
         With ``return_contributions=True`` also returns each metric's contribution, the members'
         contributions combined as in :meth:`contributions_one` (NaN where no member reports it).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or dict of arrays
+            One row per point; columns are metrics.
+        t : sequence of timestamps, optional
+            One per row.
+        learn : bool, default=True
+            Learn each row after scoring it.
+        return_contributions : bool, default=False
+            Also return a DataFrame of each metric's contribution.
+
+        Returns
+        -------
+        scores : ndarray of shape (n,)
+        contributions : DataFrame of shape (n, k), only with ``return_contributions=True``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import Ensemble
+        >>> x = np.random.default_rng(0).normal(10, 1, 300)
+        >>> batch = Ensemble().score_many(x)
+        >>> loop, scores = Ensemble(), []
+        >>> for v in x:
+        ...     scores.append(loop.score_one(v))
+        ...     loop.learn_one(v)
+        >>> bool(np.allclose(batch, scores))
+        True
         """
         members = self._members()
         if not return_contributions:

@@ -102,6 +102,19 @@ def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str 
     Returns the frame's ``id_col``, ``time_col`` and ``value_col`` with ``score`` and
     ``is_anomaly``, in the input's row order.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per value, in the long format.
+    id_col, time_col, value_col : str
+        The series, time and value columns (defaults ``series_id``, ``timestamp``, ``value``).
+    detector : str or AnomalyDetector, default="default"
+        A name for :func:`make_detector`, or a detector cloned (unfitted) for each series.
+    threshold : float, default=DEFAULT_THRESHOLD
+        Scores at or above it are anomalies.
+    **params
+        Hyperparameters for :func:`make_detector` when ``detector`` is a name.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd

@@ -359,17 +359,83 @@ class MultivariateDetector(AnomalyDetector):
 
     # -- public API -----------------------------------------------------------------------------
     def learn_one(self, x: Any, t: Any = None) -> None:
-        """Update the metrics present in ``x`` and their correlations; returns ``None``."""
+        """Update the metrics present in ``x`` and their correlations; returns ``None``.
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Examples
+        --------
+        >>> from incidentml.anomaly import MultivariateDetector
+        >>> det = MultivariateDetector()
+        >>> det.learn_one({"cpu": 0.4, "load": 1.2})
+        >>> det.n_seen_
+        1
+        """
         names, values = self._point(x)
         self._run(names, values, True)
 
     def score_one(self, x: Any, t: Any = None) -> float:
-        """Joint score of the metrics of ``x`` (``0.0`` if none is finite and known)."""
+        """Joint score of the metrics of ``x`` (``0.0`` if none is finite and known).
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import MultivariateDetector
+        >>> rng = np.random.default_rng(0)
+        >>> common = rng.normal(0, 1, 300)
+        >>> det = MultivariateDetector()
+        >>> _ = det.score_many({"cpu": common + rng.normal(0, 0.2, 300), "load": common + rng.normal(0, 0.2, 300)})
+        >>> det.score_one({"cpu": 0.0, "load": 0.0}) < det.score_one({"cpu": 3.0, "load": -3.0})
+        True
+        >>> det.score_one({"disk": float("nan")})
+        0.0
+        """
         names, values = self._point(x)
         return float(self._run(names, values, False)[0][0])
 
     def contributions_one(self, x: Any, t: Any = None) -> dict[str, float]:
-        """Each finite metric's part of the score (the top metric's part equals the score)."""
+        """Each finite metric's part of the score (the top metric's part equals the score).
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Returns
+        -------
+        dict of str to float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import MultivariateDetector
+        >>> rng = np.random.default_rng(0)
+        >>> common = rng.normal(0, 1, 300)
+        >>> det = MultivariateDetector()
+        >>> _ = det.score_many({"cpu": common + rng.normal(0, 0.2, 300), "load": common + rng.normal(0, 0.2, 300)})
+        >>> x = {"cpu": 3.0, "load": -3.0}
+        >>> shares = det.contributions_one(x)
+        >>> sorted(shares), max(shares.values()) == det.score_one(x)
+        (['cpu', 'load'], True)
+        """
         names, values = self._point(x)
         scores, share, slot_names = self._run(names, values, False)
         score = float(scores[0])
@@ -387,6 +453,32 @@ class MultivariateDetector(AnomalyDetector):
         ``t`` is accepted for the common interface and checked, but not used.
         With ``return_contributions=True`` also returns a DataFrame of each metric's part of the
         score (NaN where the metric had no value).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or dict of arrays
+            One row per point; columns are metrics.
+        t : sequence of timestamps, optional
+            One per row.
+        learn : bool, default=True
+            Learn each row after scoring it.
+        return_contributions : bool, default=False
+            Also return a DataFrame of each metric's contribution.
+
+        Returns
+        -------
+        scores : ndarray of shape (n,)
+        contributions : DataFrame of shape (n, k), only with ``return_contributions=True``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import MultivariateDetector
+        >>> rng = np.random.default_rng(0)
+        >>> X = {"cpu": rng.normal(0, 1, 300), "load": rng.normal(0, 1, 300)}
+        >>> scores, shares = MultivariateDetector().score_many(X, return_contributions=True)
+        >>> scores.shape, list(shares.columns)
+        ((300,), ['cpu', 'load'])
         """
         names, values = as_columns(X)
         to_seconds_array(t, len(values))  # validates t

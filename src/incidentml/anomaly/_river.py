@@ -201,12 +201,50 @@ class RiverDetector(AnomalyDetector):
 
     # -- public API -----------------------------------------------------------------------------
     def learn_one(self, x: Any, t: Any = None) -> None:
-        """Update the scaler, the river model and the calibration with ``x``; returns ``None``."""
+        """Update the scaler, the river model and the calibration with ``x``; returns ``None``.
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Examples
+        --------
+        >>> from incidentml.anomaly import RiverDetector
+        >>> det = RiverDetector("hst")
+        >>> det.learn_one({"cpu": 0.4})
+        >>> det.n_seen_
+        1
+        """
         self._ensure()
         self._step(self._finite(x), learn=True)
 
     def score_one(self, x: Any, t: Any = None) -> float:
-        """Score of ``x`` without learning it (``0.0`` if it has no finite value)."""
+        """Score of ``x`` without learning it (``0.0`` if it has no finite value).
+
+        Parameters
+        ----------
+        x : dict of str to float, or float
+            The point: metric name to value (a bare number means ``{"value": number}``).
+        t : timestamp, optional
+            When the point was measured (datetime, ISO string or epoch seconds).
+
+        Returns
+        -------
+        float
+            The calibrated score in [0, 1] (or river's raw score with ``calibrate=False``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import RiverDetector
+        >>> det = RiverDetector("svm")
+        >>> _ = det.score_many(np.random.default_rng(0).normal(10, 1, 200))
+        >>> 0.0 <= det.score_one(10.0) <= 1.0, det.score_one({"value": float("nan")})
+        (True, 0.0)
+        """
         self._ensure()
         point = self._finite(x)
         if not point:
@@ -221,6 +259,35 @@ class RiverDetector(AnomalyDetector):
         The one-point loop, computing each river score once; ``t`` is checked but not used. With
         ``return_contributions=True`` also returns a DataFrame holding the score for every finite
         metric of the row (river's models do not split a score between features).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or dict of arrays
+            One row per point; columns are metrics.
+        t : sequence of timestamps, optional
+            One per row.
+        learn : bool, default=True
+            Learn each row after scoring it.
+        return_contributions : bool, default=False
+            Also return a DataFrame of each metric's contribution.
+
+        Returns
+        -------
+        scores : ndarray of shape (n,)
+        contributions : DataFrame of shape (n, k), only with ``return_contributions=True``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.anomaly import RiverDetector
+        >>> x = np.random.default_rng(0).normal(10, 1, 200)
+        >>> batch = RiverDetector("svm").score_many(x)
+        >>> loop, scores = RiverDetector("svm"), []
+        >>> for v in x:
+        ...     scores.append(loop.score_one(v))
+        ...     loop.learn_one(v)
+        >>> bool(np.allclose(batch, scores))
+        True
         """
         self._ensure()
         names, values = as_columns(X)
