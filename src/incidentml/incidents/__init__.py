@@ -6,7 +6,8 @@ their calibrated scores, combined per entity with a correction for its number of
 cool-down), grouped across the metrics of an entity, ranked by which metric moved first and most,
 given a severity and a summary, and raised *before* a forecast breach of a metric's limit. The
 streaming route (``update``) and the batch route (``run``) give the same incidents, and
-``incident.to_ticket()`` hands an incident to a triage model.
+``incident.to_ticket()`` hands an incident to a triage model. Severities run from ``P1`` (most
+severe) to ``P4`` (:data:`SEVERITIES`), graded by :data:`SEVERITY_RULES`, a :class:`SeverityRules`.
 """
 
 from ._forecast import BreachForecast, BreachForecaster, fit_breach, format_duration

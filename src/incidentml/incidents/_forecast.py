@@ -93,6 +93,15 @@ def _number(x: float, unit: str) -> str:
 def format_duration(seconds: float | None) -> str:
     """A duration in words: seconds below 90 s, minutes below 90 min, hours below 2 days, days.
 
+    Parameters
+    ----------
+    seconds : float or None
+        The duration; ``None`` (or an infinite one) reads ``"unbounded"``.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> format_duration(42), format_duration(2400), format_duration(9000), format_duration(3 * 86400)
@@ -153,6 +162,14 @@ class BreachForecast:
         Time of the forecast, epoch seconds.
     n_points : int
         Number of points the trend was fitted on.
+
+    Examples
+    --------
+    >>> fc = fit_breach([0, 600, 1200], [50.0, 60.0, 70.0], 95, min_points=3, metric="disk_used_pct")
+    >>> fc.status, fc.eta_seconds, round(fc.slope_per_hour)
+    ('trending', 1500.0, 60)
+    >>> fit_breach([0, 600, 1200], [90.0, 93.0, 96.0], 95, min_points=3).status
+    'breached'
     """
 
     metric: str
@@ -399,6 +416,23 @@ class BreachForecaster(BaseEstimator):
         .. deprecated:: 0.2
            Use ``learn_one(value, t)``: every streaming object of incidentml takes the value
            first and the time second, as the detectors do.
+
+        Parameters
+        ----------
+        t : float, datetime, numpy datetime64 or ISO 8601 string
+            Time of the observation.
+        value : float
+            The metric's value.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> fc = BreachForecaster(95)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     fc.update(0.0, 50.0)
+        >>> caught[0].category.__name__, fc.n_seen_
+        ('FutureWarning', 1)
         """
         import warnings
 
@@ -415,6 +449,14 @@ class BreachForecaster(BaseEstimator):
             The metric's value; NaN, infinite or ``None`` is skipped.
         t : float, datetime, numpy datetime64 or ISO 8601 string
             Time of the observation (floats are epoch seconds).
+
+            Examples
+            --------
+            >>> fc = BreachForecaster(95)
+            >>> fc.learn_one(50.0, "2024-01-01T00:00:00")
+            >>> fc.learn_one(float("nan"), "2024-01-01T00:01:00")  # counted as seen, not buffered
+            >>> fc.n_seen_, len(fc.buffer()[0])
+            (2, 1)
         """
         if "times_" not in self.__dict__:
             self._init_state()
@@ -433,7 +475,18 @@ class BreachForecaster(BaseEstimator):
             self.n_ += 1
 
     def buffer(self) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of the buffered ``(times, values)``, oldest first."""
+        """Copies of the buffered ``(times, values)``, oldest first.
+
+        Only the last ``window`` finite observations are kept.
+
+        Examples
+        --------
+        >>> fc = BreachForecaster(95, window=3, min_points=3)
+        >>> for i in range(5):
+        ...     fc.learn_one(50.0 + i, 60.0 * i)
+        >>> fc.buffer()
+        (array([120., 180., 240.]), array([52., 53., 54.]))
+        """
         if "times_" not in self.__dict__:
             return np.empty(0), np.empty(0)
         if self.n_ < self.window:
@@ -444,6 +497,11 @@ class BreachForecaster(BaseEstimator):
 
     def forecast(self, t: Any = None) -> BreachForecast | None:
         """The breach forecast as of time ``t`` (default: the latest observation's time).
+
+        Parameters
+        ----------
+        t : float, datetime, numpy datetime64, ISO 8601 string or None, default=None
+            The time the forecast is made at.
 
         Returns
         -------
@@ -457,6 +515,18 @@ class BreachForecaster(BaseEstimator):
         -----
         A ``t`` earlier than the latest observation (or NaN) is taken as the latest observation's
         time: the forecast never looks backwards.
+
+        Examples
+        --------
+        >>> fc = BreachForecaster(95, min_points=3)
+        >>> for i, v in enumerate([50.0, 60.0, 70.0]):
+        ...     fc.learn_one(v, 600.0 * i)
+        >>> fc.forecast().eta_seconds
+        1500.0
+        >>> fc.forecast(t=1800.0).eta_seconds  # 10 minutes later, the same line: 15 minutes left
+        900.0
+        >>> BreachForecaster(95).forecast() is None  # nothing learned yet
+        True
         """
         if "times_" not in self.__dict__:
             self._validate()
@@ -469,7 +539,15 @@ class BreachForecaster(BaseEstimator):
                               min_points=self.min_points, max_horizon=self.max_horizon, metric=self.metric)
 
     def reset(self) -> BreachForecaster:
-        """Forget every observation (parameters are kept); returns ``self``."""
+        """Forget every observation (parameters are kept); returns ``self``.
+
+        Examples
+        --------
+        >>> fc = BreachForecaster(95, window=30)
+        >>> fc.learn_one(50.0, 0.0)
+        >>> len(fc.reset().buffer()[0]), fc.window
+        (0, 30)
+        """
         for attr in ("times_", "values_", "head_", "n_", "n_seen_"):
             self.__dict__.pop(attr, None)
         return self

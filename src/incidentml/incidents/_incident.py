@@ -1,4 +1,8 @@
-"""The :class:`Incident` record: what an on-call engineer reads, and what a triage model reads."""
+"""The :class:`Incident` record: what an on-call engineer reads, and what a triage model reads.
+
+:data:`SEVERITIES` lists the severity levels, most severe first (``P1`` to ``P4``), and
+:data:`SEVERITY_RULES` is the :class:`SeverityRules` instance the predictor grades with.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +50,28 @@ class SeverityRules:
     p3_points: int = 1
 
     def points(self, *, score: float, n_metrics: int, duration: float, eta: float | None) -> int:
-        """The points of one incident (see the class docstring)."""
+        """The points of one incident (see the class docstring).
+
+        Parameters
+        ----------
+        score : float
+            The incident's peak calibrated score.
+        n_metrics : int
+            How many metrics it involves.
+        duration : float
+            How long it has lasted, in seconds.
+        eta : float or None
+            Seconds to a forecast breach, or ``None``.
+
+        Returns
+        -------
+        int
+
+        Examples
+        --------
+        >>> SEVERITY_RULES.points(score=0.95, n_metrics=3, duration=600, eta=None)
+        4
+        """
         pts = 2 if score >= self.score_high else (1 if score >= self.score_medium else 0)
         pts += 2 if n_metrics >= self.metrics_high else (1 if n_metrics >= self.metrics_medium else 0)
         pts += 2 if duration >= self.duration_high else (1 if duration >= self.duration_medium else 0)
@@ -55,7 +80,31 @@ class SeverityRules:
         return pts
 
     def grade(self, *, score: float, n_metrics: int, duration: float, eta: float | None) -> str:
-        """The severity level (one of :data:`SEVERITIES`)."""
+        """The severity level (one of :data:`SEVERITIES`).
+
+        Parameters
+        ----------
+        score : float
+            The incident's peak calibrated score.
+        n_metrics : int
+            How many metrics it involves.
+        duration : float
+            How long it has lasted, in seconds.
+        eta : float or None
+            Seconds to a forecast breach, or ``None``.
+
+        Returns
+        -------
+        str
+            ``"P1"`` (most severe) to ``"P4"``.
+
+        Examples
+        --------
+        >>> SEVERITY_RULES.grade(score=0.95, n_metrics=3, duration=600, eta=None)
+        'P2'
+        >>> SEVERITY_RULES.grade(score=0.95, n_metrics=3, duration=600, eta=900)
+        'P1'
+        """
         pts = self.points(score=score, n_metrics=n_metrics, duration=duration, eta=eta)
         if pts >= self.p1_points:
             return SEVERITIES[0]
@@ -69,7 +118,15 @@ SEVERITY_RULES = SeverityRules()
 
 
 class EventKind(StrEnum):
-    """What happened to an incident at one point (compares equal to its string value)."""
+    """What happened to an incident at one point (compares equal to its string value).
+
+    Examples
+    --------
+    >>> EventKind.RAISED == "raised", EventKind("resolved") is EventKind.RESOLVED
+    (True, True)
+    >>> [str(k) for k in EventKind]
+    ['raised', 'updated', 'reopened', 'resolved']
+    """
 
     RAISED = "raised"
     UPDATED = "updated"
@@ -103,6 +160,14 @@ class IncidentEvent:
         raise KeyError(f"An incident event has the keys 'event' and 'incident'; got {key!r}.")
 
     def keys(self) -> tuple[str, ...]:
+        """The two keys of the dict form, ``("event", "incident")``.
+
+        Examples
+        --------
+        >>> ev = IncidentEvent(EventKind.RESOLVED, Incident(id="db-1-00001", entity="db-1", raised_at=0.0, onset=0.0))
+        >>> ev.keys(), dict(ev)["event"]
+        (('event', 'incident'), <EventKind.RESOLVED: 'resolved'>)
+        """
         return self._KEYS
 
     def __iter__(self) -> Iterator[str]:
@@ -131,6 +196,7 @@ class Incident:
     """One predicted or detected incident of one entity, kept up to date while it lasts.
 
     Times are float seconds since the epoch internally; :meth:`to_dict` writes ISO 8601.
+    :class:`IncidentPredictor` creates them; the fields can also be given by hand.
 
     Attributes
     ----------
@@ -168,6 +234,13 @@ class Incident:
         ``"confirmed"`` or ``None`` (none given).
 
         .. versionadded:: 0.3
+
+    Examples
+    --------
+    >>> inc = Incident(id="web-1-00001", entity="web-1", raised_at=0.0, onset=-300.0, score=0.9,
+    ...                severity="P2", metrics=[{"name": "latency_ms", "contribution": 1.0}])
+    >>> inc.status, inc.kind, inc.to_ticket()["title"]
+    ('open', 'anomaly', 'P2 web-1: latency_ms anomaly')
     """
 
     id: str
@@ -188,13 +261,32 @@ class Incident:
 
     @property
     def lead_time(self) -> float | None:
-        """Seconds from raising to the forecast breach, for forecast incidents (else None)."""
+        """Seconds from raising to the forecast breach, for forecast incidents (else None).
+
+        Examples
+        --------
+        >>> inc = Incident(id="db-1-00001", entity="db-1", raised_at=1000.0, onset=900.0, kind="forecast",
+        ...                forecast={"metric": "disk_pct", "crosses_at_seconds": 4600.0})
+        >>> inc.lead_time
+        3600.0
+        >>> Incident(id="db-1-00002", entity="db-1", raised_at=0.0, onset=0.0).lead_time is None
+        True
+        """
         if self.forecast and self.forecast.get("crosses_at_seconds") is not None:
             return float(self.forecast["crosses_at_seconds"]) - self.raised_at
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict: timestamps in ISO 8601, metrics as ``{"name", "contribution", ...}``."""
+        """A JSON-safe dict: timestamps in ISO 8601, metrics as ``{"name", "contribution", ...}``.
+
+        Examples
+        --------
+        >>> inc = Incident(id="web-1-00001", entity="web-1", raised_at=3600.0, onset=3000.0, updated_at=4200.0,
+        ...                metrics=[{"name": "latency_ms", "contribution": 1.0, "first_at": 3000.0, "peak": 0.9}])
+        >>> d = inc.to_dict()
+        >>> d["raised_at"], d["metrics"][0]["first_at"], d["duration_seconds"]
+        ('1970-01-01T01:00:00+00:00', '1970-01-01T00:50:00+00:00', 1200.0)
+        """
         out = asdict(self)
         for key in ("raised_at", "onset", "resolved_at", "updated_at"):
             out[key] = _iso(out[key])
@@ -206,7 +298,15 @@ class Incident:
         return out
 
     def to_json(self) -> str:
-        """One line of JSON (for JSONL files)."""
+        """One line of JSON (for JSONL files).
+
+        Examples
+        --------
+        >>> import json
+        >>> line = Incident(id="web-1-00001", entity="web-1", raised_at=0.0, onset=0.0).to_json()
+        >>> "\\n" in line, json.loads(line)["raised_at"]
+        (False, '1970-01-01T00:00:00+00:00')
+        """
         return json.dumps(self.to_dict(), sort_keys=False, default=str)
 
     def to_ticket(self) -> dict[str, str]:
@@ -228,6 +328,26 @@ class Incident:
                 "service": self.entity, "metrics": " ".join(names)}
 
     def describe_metrics(self, n: int = 3) -> str:
+        """The ``n`` leading metrics with their share of the incident, for a sentence.
+
+        Parameters
+        ----------
+        n : int, default=3
+            How many metrics to name.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> inc = Incident(id="web-1-00001", entity="web-1", raised_at=0.0, onset=0.0,
+        ...                metrics=[{"name": "latency_ms", "contribution": 0.64}, {"name": "cpu", "contribution": 0.36}])
+        >>> inc.describe_metrics()
+        'latency_ms (64%), cpu (36%)'
+        >>> inc.describe_metrics(1)
+        'latency_ms (64%)'
+        """
         parts = []
         for m in self.metrics[:n]:
             parts.append(f"{m['name']} ({100 * m['contribution']:.0f}%)")
@@ -235,4 +355,22 @@ class Incident:
 
     @staticmethod
     def duration_text(seconds: float) -> str:
+        """A duration for people: seconds, minutes, hours or days.
+
+        Parameters
+        ----------
+        seconds : float
+            The duration (its sign is ignored).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> Incident.duration_text(45), Incident.duration_text(600), Incident.duration_text(5400)
+        ('45 s', '10 min', '1.5 h')
+        >>> Incident.duration_text(3 * 86400)
+        '3.0 days'
+        """
         return _duration(seconds)

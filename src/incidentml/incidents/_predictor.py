@@ -597,6 +597,41 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         they run in parallel processes (joblib; -1 for all cores) with the same result. With
         ``return_events=True``, also returns the list of events (as :meth:`update` gives them),
         entity after entity.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per timestamp (per entity), one numeric column per metric.
+        time_col : str, default="timestamp"
+            The time column.
+        entity_col : str or None, default=None
+            The column naming each row's entity; ``None`` means one entity, ``"default"``.
+        metrics : list of str or None, default=None
+            The metric columns; ``None`` means every numeric column but the time and entity columns.
+        return_events : bool, default=False
+            Also return the events.
+        n_jobs : int, default=1
+            Processes for the entities (-1 for all cores).
+
+        Returns
+        -------
+        incidents : list of Incident
+        events : list of IncidentEvent, only with ``return_events=True``
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> n = 1500
+        >>> frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=n, freq="min"),
+        ...                       "cpu": rng.normal(40, 2, n), "latency_ms": rng.normal(120, 5, n)})
+        >>> frame.loc[1200:1260, "latency_ms"] += 80
+        >>> frame.loc[1205:1260, "cpu"] += 25
+        >>> incidents, events = IncidentPredictor().run(frame, return_events=True)
+        >>> [(i.metrics[0]["name"], i.status) for i in incidents]
+        [('latency_ms', 'resolved')]
+        >>> [str(e.kind) for e in events][0], [str(e.kind) for e in events][-1]
+        ('raised', 'resolved')
         """
         self._setup()
         if not isinstance(frame, pd.DataFrame):
@@ -665,7 +700,31 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------ results & state
     def incidents(self, status: str | None = None) -> list[Incident]:
-        """All incidents so far (optionally only ``"open"`` or ``"resolved"``), ordered by ``raised_at``."""
+        """All incidents so far (optionally only ``"open"`` or ``"resolved"``), ordered by ``raised_at``.
+
+        Parameters
+        ----------
+        status : {"open", "resolved"} or None, default=None
+            Keep only the incidents with this status.
+
+        Returns
+        -------
+        list of Incident
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> n = 1500
+        >>> frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=n, freq="min"),
+        ...                       "cpu": rng.normal(40, 2, n), "latency_ms": rng.normal(120, 5, n)})
+        >>> frame.loc[1200:1260, "latency_ms"] += 80
+        >>> frame.loc[1205:1260, "cpu"] += 25
+        >>> pred = IncidentPredictor()
+        >>> _ = pred.run(frame)
+        >>> len(pred.incidents()), len(pred.incidents("open")), len(pred.incidents("resolved"))
+        (1, 0, 1)
+        """
         self._setup()
         out = [i for i in self.incidents_ if status is None or i.status == status]
         return sorted(out, key=lambda i: (i.raised_at, i.id))
@@ -747,6 +806,32 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
 
         Open incidents, and the last incident of each entity (which a cool-down may re-open), are kept,
         so a long-running service can bound its memory without losing or duplicating an incident.
+
+        Parameters
+        ----------
+        before : timestamp or None, default=None
+            Drop only incidents resolved before this time; ``None`` means every resolved one.
+
+        Returns
+        -------
+        int
+            How many incidents were dropped.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> n = 3000
+        >>> frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=n, freq="min"),
+        ...                       "latency_ms": rng.normal(120, 5, n)})
+        >>> frame.loc[1200:1260, "latency_ms"] += 80
+        >>> frame.loc[2400:2460, "latency_ms"] += 80
+        >>> pred = IncidentPredictor()
+        >>> _ = pred.run(frame)
+        >>> n_before = len(pred.incidents())
+        >>> dropped = pred.forget_resolved()
+        >>> n_before, dropped, len(pred.incidents())  # the entity's last incident is kept
+        (2, 1, 1)
         """
         self._setup()
         cut = math.inf if before is None else to_seconds(before)

@@ -317,6 +317,26 @@ class PersistenceMixin:
         Written atomically (a temporary file renamed over the target), with a manifest and a
         SHA-256 (and an HMAC when ``INCIDENTML_MODEL_KEY`` is set). Model files are pickles:
         load only files you trust.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write; its folder must exist.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from incidentml import make_detector
+        >>> det = make_detector("robust")
+        >>> det.learn_one({"cpu": 0.4})
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = det.save(os.path.join(tmp, "robust.incidentml"))
+        ...     print(os.path.basename(path), type(det).load(path).n_seen_)
+        robust.incidentml 1
         """
         return str(save_model_file(self, path, self._manifest()))
 
@@ -326,6 +346,30 @@ class PersistenceMixin:
 
         Raises :class:`~incidentml.exceptions.ModelFileError` when the file is not a model of this
         type (nothing of it is used).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file written by :meth:`save` of this model type.
+
+        Returns
+        -------
+        object
+            The model, with the state it was saved with.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from incidentml import IncidentPredictor, TriageModel
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = IncidentPredictor().save(os.path.join(tmp, "pred.incidentml"))
+        ...     print(type(IncidentPredictor.load(path)).__name__)
+        ...     try:
+        ...         TriageModel.load(path)
+        ...     except ModelFileError as exc:
+        ...         print("refused:", type(exc).__name__)
+        IncidentPredictor
+        refused: ModelFileError
         """
         obj, _ = load_model_file(path, expected_kind=cls._model_kind)
         if not isinstance(obj, cls):
