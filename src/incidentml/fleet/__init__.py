@@ -6,7 +6,10 @@ Input is the long format (``series_id``, ``timestamp``, ``value``, names overrid
 joblib) or a ``dask.dataframe.DataFrame`` (on the active ``dask.distributed`` client), with the
 answers of the one-point streaming loop either way. :func:`score_files` reads CSV or Parquet
 files chunk by chunk and writes one output file atomically. A *state directory* makes runs
-incremental: each batch resumes every series where the last one stopped.
+incremental: each batch resumes every series where the last one stopped; its series are spread
+over :data:`DEFAULT_PARTITIONS` (64) hash partitions unless told otherwise. Rows a run cannot use
+are counted by reason in :class:`Skipped`, the reasons being the keys of :data:`SKIP_REASONS`
+(``no_series``, ``no_time``, ``stale``).
 """
 
 from ._api import predict_incidents, read_dask, score_files, score_fleet

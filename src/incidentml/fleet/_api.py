@@ -478,10 +478,55 @@ def score_files(inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     output (``.csv`` or ``.parquet``) appears atomically at the end, with the key columns,
     ``score`` and ``is_anomaly``.
 
+    Parameters
+    ----------
+    inputs : path-like, glob or sequence of them
+        The input files (see :func:`expand_inputs`), long format.
+    output : path-like
+        The output file, ``.csv`` or ``.parquet``.
+    detector : str or AnomalyDetector, default="default"
+        A name for :func:`~incidentml.make_detector` (with ``detector_params``) or an instance.
+    series_col, time_col, value_col : str
+        The key columns (defaults ``series_id``, ``timestamp``, ``value``).
+    entity_col : str or None, default=None
+        An optional column grouping series into entities, copied to the output.
+    threshold : float, default=0.5
+        ``is_anomaly`` is ``score >= threshold``.
+    detector_params : dict or None, default=None
+        Hyperparameters of a named detector.
+    state : path-like or None, default=None
+        A state directory to resume from and save to (see :func:`score_fleet`).
+    n_jobs : int or None, default=-1
+        Processes per chunk in-process (-1: all cores).
+    scheduler : dask.distributed.Client or None, default=None
+        Score on this Dask cluster instead.
+    n_partitions : int, default=64
+        Hash partitions of the series (fixed by a state directory when it exists).
+    chunk_rows : int, default=2_000_000
+        Rows read at a time in-process.
+    strict : bool, default=False
+        Raise instead of warning when rows are not used.
+
     Returns
     -------
     dict
         ``rows``, ``series``, ``anomalies``, ``skipped`` (by reason), ``output`` and ``state``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> t = pd.date_range("2024-01-01", periods=600, freq="min")
+        >>> fleet = pd.concat([pd.DataFrame({"series_id": f"host{i}.cpu", "timestamp": t,
+        ...                                  "value": rng.normal(50, 2, 600)}) for i in range(2)], ignore_index=True)
+        >>> fleet.loc[550, "value"] = 95.0
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     fleet.to_csv(os.path.join(tmp, "fleet.csv"), index=False)
+        ...     res = score_files(os.path.join(tmp, "fleet.csv"), os.path.join(tmp, "scores.csv"), n_jobs=1)
+        ...     scores = pd.read_csv(res["output"])
+        >>> res["rows"], res["series"], res["anomalies"], list(scores.columns)
+        (1200, 2, 1, ['series_id', 'timestamp', 'value', 'score', 'is_anomaly'])
     """
     _check_threshold(threshold)
     files = expand_inputs(inputs)
@@ -534,7 +579,31 @@ def score_files(inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
 
 
 def read_dask(files: Sequence[Path], cols: list[str]) -> Any:
-    """A Dask DataFrame of the ``cols`` of CSV or Parquet ``files`` (one format)."""
+    """A Dask DataFrame of the ``cols`` of CSV or Parquet ``files`` (one format).
+
+    Parameters
+    ----------
+    files : sequence of pathlib.Path
+        The inputs, all CSV or all Parquet (see :func:`expand_inputs`).
+    cols : list of str
+        The columns to read; the first (the series or entity column) is read as text.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Lazy: nothing is read until it is computed (or scored with :func:`score_fleet`).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "fleet.csv")
+    ...     pd.DataFrame({"series_id": ["a", "b"], "timestamp": [0, 0], "value": [1.0, 2.0]}).to_csv(path, index=False)
+    ...     ddf = read_dask(expand_inputs(path), ["series_id", "value"])
+    ...     print(list(ddf.columns), len(ddf.compute()))
+    ['series_id', 'value'] 2
+    """
     try:
         import dask.dataframe as dd
     except ImportError:  # pragma: no cover - depends on the environment

@@ -31,25 +31,96 @@ SKIP_REASONS = {
 
 @dataclass
 class Skipped:
-    """Rows a run did not use, by reason (see :data:`SKIP_REASONS`), with one example of each."""
+    """Rows a run did not use, by reason (see :data:`SKIP_REASONS`), with one example of each.
+
+    Parameters
+    ----------
+    counts : dict of str to int
+        Rows per reason (every reason of :data:`SKIP_REASONS`, zero by default).
+    examples : dict of str to str
+        One example row per reason.
+
+    Examples
+    --------
+    >>> skipped = Skipped()
+    >>> skipped.add("no_time", 3, "row 7")
+    >>> skipped.total, skipped.counts["no_time"]
+    (3, 3)
+    """
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0))
     examples: dict[str, str] = field(default_factory=dict)
 
     def add(self, reason: str, n: int, example: str = "") -> None:
+        """Count ``n`` rows skipped for ``reason``; the first example of a reason is kept.
+
+        Parameters
+        ----------
+        reason : str
+            A key of :data:`SKIP_REASONS`.
+        n : int
+            How many rows (0 is ignored).
+        example : str, default=""
+            One of them, for the message.
+
+        Examples
+        --------
+        >>> skipped = Skipped()
+        >>> skipped.add("stale", 2, "web-1.cpu at 2024-01-01T00:00:00")
+        >>> skipped.add("stale", 1, "web-2.cpu at 2024-01-01T00:05:00")
+        >>> skipped.counts["stale"], skipped.examples["stale"]
+        (3, 'web-1.cpu at 2024-01-01T00:00:00')
+        """
         if n:
             self.counts[reason] += int(n)
             self.examples.setdefault(reason, example)
 
     def merge(self, other: Skipped) -> None:
+        """Add the counts (and examples) of ``other``, for example another partition's.
+
+        Parameters
+        ----------
+        other : Skipped
+            The counts to add.
+
+        Examples
+        --------
+        >>> a, b = Skipped(), Skipped()
+        >>> a.add("no_series", 1, "row 0")
+        >>> b.add("no_series", 2, "row 9")
+        >>> a.merge(b)
+        >>> a.counts["no_series"], a.examples["no_series"]
+        (3, 'row 0')
+        """
         for k, n in other.counts.items():
             self.add(k, n, other.examples.get(k, ""))
 
     @property
     def total(self) -> int:
+        """All skipped rows, every reason together.
+
+        Examples
+        --------
+        >>> skipped = Skipped()
+        >>> skipped.add("no_time", 2)
+        >>> skipped.add("stale", 5)
+        >>> skipped.total
+        7
+        """
         return sum(self.counts.values())
 
     def describe(self) -> str:
+        """One sentence for a warning: each reason with rows, its count and example.
+
+        Examples
+        --------
+        >>> skipped = Skipped()
+        >>> skipped.add("no_time", 2, "row 4")
+        >>> skipped.describe()
+        '2 row(s) with no timestamp (e.g. row 4)'
+        >>> Skipped().describe()
+        ''
+        """
         parts = [f"{n} row(s) with {SKIP_REASONS[k]} (e.g. {self.examples.get(k, '')})"
                  for k, n in self.counts.items() if n]
         return "; ".join(parts)

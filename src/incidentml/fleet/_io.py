@@ -49,6 +49,16 @@ def _kind(path: str | Path) -> str:
 def expand_inputs(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
     """The input files named by a path, a glob (``data/*.parquet``), a folder, or a list of them.
 
+    Parameters
+    ----------
+    spec : path-like, glob or sequence of them
+        What to read; folders give their files (not hidden ones), globs may use ``**``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files, all CSV or all Parquet.
+
     Examples
     --------
     >>> expand_inputs("no/such/*.csv")
@@ -90,6 +100,32 @@ def iter_chunks(files: Sequence[Path], columns: Sequence[str], *, chunk_rows: in
 
     Parquet ``categorical`` columns (series and entity names) are read dictionary-encoded, as
     pandas categoricals: cheap to group by, and written back as compactly.
+
+    Parameters
+    ----------
+    files : sequence of pathlib.Path
+        CSV or Parquet files (see :func:`expand_inputs`).
+    columns : sequence of str
+        The columns to read; every file must have them.
+    chunk_rows : int, default=2_000_000
+        Rows per chunk.
+    categorical : sequence of str, default=()
+        Parquet columns to read as pandas categoricals.
+
+    Yields
+    ------
+    pandas.DataFrame
+        At most ``chunk_rows`` rows with ``columns``, in file order.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "fleet.csv")
+    ...     pd.DataFrame({"series_id": ["a"] * 5, "timestamp": range(5), "value": 1.0}).to_csv(path, index=False)
+    ...     print([len(c) for c in iter_chunks(expand_inputs(path), ["series_id", "value"], chunk_rows=2)])
+    [2, 2, 1]
     """
     for f in files:
         if _kind(f) == "parquet":
@@ -130,6 +166,27 @@ class FrameWriter:
     Use as a context manager: the file appears (renamed over ``path``) only when the block ends
     without an error; otherwise the temporary file is removed and ``path`` is left untouched.
     ``inputs`` are refused as the output, so a job never writes over what it reads.
+
+    Parameters
+    ----------
+    path : path-like
+        The output, ``.csv`` or ``.parquet``; its folder must exist.
+    inputs : sequence of pathlib.Path, default=()
+        The job's inputs, which ``path`` must not be.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "scores.csv")
+    ...     with FrameWriter(path) as out:
+    ...         out.write(pd.DataFrame({"series_id": ["a"], "score": [0.1]}))
+    ...         out.write(pd.DataFrame({"series_id": ["b"], "score": [0.7]}))
+    ...         print(os.path.exists(path))  # not before the block ends
+    ...     print(out.rows, pd.read_csv(path)["series_id"].tolist())
+    False
+    2 ['a', 'b']
     """
 
     def __init__(self, path: str | os.PathLike[str], *, inputs: Sequence[Path] = ()) -> None:
@@ -153,7 +210,24 @@ class FrameWriter:
         return self
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Append one chunk (all chunks must have the same columns)."""
+        """Append one chunk (all chunks must have the same columns).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The chunk.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import pandas as pd
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     with FrameWriter(os.path.join(tmp, "out.parquet")) as out:
+        ...         for i in range(3):
+        ...             out.write(pd.DataFrame({"value": [float(i)]}))
+        ...     print(out.rows, pd.read_parquet(os.path.join(tmp, "out.parquet"))["value"].tolist())
+        3 [0.0, 1.0, 2.0]
+        """
         if self._tmp is None:
             raise RuntimeError("FrameWriter.write outside its 'with' block")
         if self.kind == "parquet":

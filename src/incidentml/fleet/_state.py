@@ -38,6 +38,18 @@ _FORMAT = 1
 def partition_of(keys: Any, n_partitions: int) -> np.ndarray:
     """The partition of each key: CRC-32 of its text modulo ``n_partitions`` (stable everywhere).
 
+    Parameters
+    ----------
+    keys : array-like of shape (n,)
+        Series or entity names (anything is taken by its text).
+    n_partitions : int
+        The number of partitions.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        Each key's partition, in ``[0, n_partitions)``.
+
     Examples
     --------
     >>> partition_of(["web-1", "web-2", "web-1"], 8).tolist()
@@ -54,6 +66,25 @@ class PartitionState(PersistenceMixin):
 
     ``models`` maps a series (or entity) to its detector (or incident predictor); ``last_t``
     maps it to the latest timestamp (epoch seconds) already learnt from.
+
+    Parameters
+    ----------
+    models : dict of str to object or None, default=None
+        A model per key.
+    last_t : dict of str to float or None, default=None
+        The latest timestamp learnt from, per key.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from incidentml import make_detector
+    >>> det = make_detector("robust")
+    >>> det.learn_one(0.5, t=60.0)
+    >>> state = PartitionState({"web-1.cpu": det}, {"web-1.cpu": 60.0})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     back = PartitionState.load(state.save(os.path.join(tmp, "part-00000.state")))
+    >>> back.last_t, back.models["web-1.cpu"].n_seen_
+    ({'web-1.cpu': 60.0}, 1)
     """
 
     _model_kind = "incidentml.fleet.PartitionState"
@@ -80,6 +111,25 @@ class StateStore:
         resuming with another detector would mix two models' answers.
     n_partitions : int, default=64
         Used only when the directory is new.
+
+        Examples
+        --------
+        A batch saves the partitions it touched into a pending generation, then commits it:
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> store = StateStore(tmp.name, job="score", config={"detector": "robust"}, n_partitions=4)
+        >>> store.save(2, PartitionState(last_t={"web-1.cpu": 60.0}))
+        >>> store.load(2).last_t  # not committed yet
+        {}
+        >>> store.commit()
+        >>> store.load(2).last_t, store.generation
+        ({'web-1.cpu': 60.0}, 1)
+        >>> StateStore(tmp.name, job="score", config={"detector": "default"})
+        Traceback (most recent call last):
+        ...
+        incidentml.exceptions.ModelFileError: State directory '...' was made with {'detector': 'robust'}, ...
+        >>> tmp.cleanup()
     """
 
     def __init__(self, path: str | os.PathLike[str], *, job: str, config: dict[str, Any],
@@ -123,19 +173,67 @@ class StateStore:
         return self._dir(generation) / f"part-{part:05d}.state"
 
     def load(self, part: int) -> PartitionState:
-        """The committed state of one partition (empty when it has none yet)."""
+        """The committed state of one partition (empty when it has none yet).
+
+        Parameters
+        ----------
+        part : int
+            The partition, in ``[0, n_partitions)``.
+
+        Returns
+        -------
+        PartitionState
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     state = StateStore(tmp, job="score", config={}).load(0)
+        >>> state.models, state.last_t
+        ({}, {})
+        """
         path = self._file(self.generation, part)
         if self.generation == 0 or not path.exists():
             return PartitionState()
         return PartitionState.load(path)
 
     def save(self, part: int, state: PartitionState) -> None:
-        """Write one partition's new state into the pending generation (not yet committed)."""
+        """Write one partition's new state into the pending generation (not yet committed).
+
+        Parameters
+        ----------
+        part : int
+            The partition, in ``[0, n_partitions)``.
+        state : PartitionState
+            Its new state.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     store = StateStore(tmp, job="score", config={}, n_partitions=4)
+        ...     store.save(1, PartitionState(last_t={"a": 1.0}))
+        ...     print(store.load(1).last_t, store.generation)  # still the committed (empty) generation
+        {} 0
+        """
         self._dir(self.pending).mkdir(exist_ok=True)
         state.save(self._file(self.pending, part))
 
     def commit(self) -> None:
-        """Make the pending generation current; partitions it did not touch are carried over."""
+        """Make the pending generation current; partitions it did not touch are carried over.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     store = StateStore(tmp, job="score", config={}, n_partitions=4)
+        ...     store.save(0, PartitionState(last_t={"a": 1.0}))
+        ...     store.commit()
+        ...     store.save(1, PartitionState(last_t={"b": 2.0}))
+        ...     store.commit()  # partition 0 is carried over into generation 2
+        ...     print(store.generation, store.load(0).last_t, store.load(1).last_t)
+        2 {'a': 1.0} {'b': 2.0}
+        """
         new, old = self._dir(self.pending), self._dir(self.generation)
         new.mkdir(exist_ok=True)
         if self.generation and old.exists():
@@ -153,8 +251,30 @@ class StateStore:
             shutil.rmtree(old, ignore_errors=True)
 
     def discard(self) -> None:
-        """Drop the pending generation (after a failed batch)."""
+        """Drop the pending generation (after a failed batch).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     store = StateStore(tmp, job="score", config={}, n_partitions=4)
+        ...     store.save(0, PartitionState(last_t={"a": 1.0}))
+        ...     store.discard()
+        ...     store.commit()
+        ...     print(store.load(0).last_t)
+        {}
+        """
         shutil.rmtree(self._dir(self.pending), ignore_errors=True)
 
     def info(self) -> dict[str, Any]:
+        """Where the state is, its committed generation and its number of partitions.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     info = StateStore(tmp, job="incidents", config={}, n_partitions=8).info()
+        >>> info["generation"], info["n_partitions"]
+        (0, 8)
+        """
         return {"path": str(self.path), "generation": self.generation, "n_partitions": self.n_partitions}
