@@ -8,7 +8,7 @@ or predicted incidents read by :func:`read_incidents`) and return DataFrames:
 :func:`recurring_incidents`, :func:`incident_counts`, :func:`time_to_resolve`,
 :func:`top_entities`, :func:`top_metrics`, and :func:`post_incident_summary` for one incident.
 Column names are keywords; left at ``None`` they are found among the usual names
-(:class:`HistoryColumns`).
+(:class:`HistoryColumns`), the candidates for each role being listed in :data:`CANDIDATES`.
 """
 
 from ._columns import CANDIDATES, HistoryColumns

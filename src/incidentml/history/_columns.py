@@ -92,6 +92,28 @@ class HistoryColumns:
         ------
         SchemaError
             A column named by the caller is not in ``frame`` (the message names the keyword).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The incident history.
+
+        Returns
+        -------
+        HistoryColumns
+            A copy with every role found (``None`` where the frame has no such column).
+
+            Examples
+            --------
+            >>> import pandas as pd
+            >>> h = pd.DataFrame({"ticket_id": ["T1"], "title": ["vpn drops"], "created_at": ["2024-01-02"]})
+            >>> cols = HistoryColumns().resolve(h)
+            >>> cols.id_col, cols.text, cols.time_col, cols.team_col
+            ('ticket_id', ['title'], 'created_at', None)
+            >>> HistoryColumns(team_col="owner").resolve(h)
+            Traceback (most recent call last):
+            ...
+            incidentml.exceptions.SchemaError: team_col: column 'owner' is not in the data (columns: ...). ...
         """
         found: dict[str, Any] = {}
         for f in fields(self):

@@ -33,6 +33,17 @@ def _cell(v: Any) -> str:
 def markdown_table(frame: pd.DataFrame, *, max_rows: int = 20) -> str:
     """A DataFrame as a GitHub Markdown table (first ``max_rows`` rows; cells cut at 80 characters).
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; an empty one gives ``"(none)"``.
+    max_rows : int, default=20
+        Rows shown; a last line says how many more there are.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> import pandas as pd
@@ -70,6 +81,20 @@ class PostIncidentSummary:
         where known, and ``similarity``.
     facts : dict
         Id, title, duration and the counts behind the tables.
+
+        Examples
+        --------
+        :func:`post_incident_summary` builds one from a history:
+
+        >>> import pandas as pd
+        >>> h = pd.DataFrame({"id": ["T1", "T2", "T3"],
+        ...                   "title": ["disk full on db-1", "vpn drops", "disk full on db-1 again"],
+        ...                   "resolution": ["purged old logs", "restarted vpn", None],
+        ...                   "opened_at": ["2024-01-01 10:00", "2024-01-02 09:00", "2024-02-01 08:00"],
+        ...                   "resolved_at": ["2024-01-01 12:00", "2024-01-02 10:00", "2024-02-01 09:30"]})
+        >>> s = post_incident_summary(h, "T3", k=1)
+        >>> s.facts["id"], s.facts["duration"], s.similar["id"].tolist()
+        ('T3', '1.5 h', ['T1'])
     """
 
     incident: dict[str, Any]
@@ -79,7 +104,30 @@ class PostIncidentSummary:
     facts: dict[str, Any] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        """The summary as Markdown: a heading, the facts, then the three tables."""
+        """The summary as Markdown: a heading, the facts, then the three tables.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> h = pd.DataFrame({"id": ["T1", "T2", "T3"],
+        ...                   "title": ["disk full on db-1", "vpn drops", "disk full on db-1 again"],
+        ...                   "resolution": ["purged old logs", "restarted vpn", None],
+        ...                   "opened_at": ["2024-01-01 10:00", "2024-01-02 09:00", "2024-02-01 08:00"],
+        ...                   "resolved_at": ["2024-01-01 12:00", "2024-01-02 10:00", "2024-02-01 09:30"]})
+        >>> md = post_incident_summary(h, "T3", k=1).to_markdown()
+        >>> print("\\n".join(line for line in md.splitlines() if line.startswith(("#", "-", "How"))))
+        # Post-incident summary: T3
+        - opened: 2024-02-01 08:00
+        - resolved: 2024-02-01 09:30
+        - duration: 1.5 h
+        ## Timeline
+        ## Similar past incidents (1)
+        How they were resolved: purged old logs.
+        """
         f = self.facts
         out = [f"# Post-incident summary: {f.get('id') or '(no id)'}", "", f"**{f.get('title', '')}**", ""]
         for key in ("severity", "entity", "category", "team", "priority", "opened", "resolved", "duration"):

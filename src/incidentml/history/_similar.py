@@ -357,6 +357,19 @@ class SimilarIncidents(PersistenceMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import SimilarIncidents
+        >>> past = pd.DataFrame({"text": ["printer jam on floor 3", "vpn does not connect",
+        ...                               "printer out of toner", "password reset for mail"],
+        ...                      "team": ["desk", "network", "desk", "identity"]})
+        >>> index = SimilarIncidents().fit(past, text="text")
+        >>> index.n_rows_, index.text_
+        (4, ['text'])
+        >>> SimilarIncidents().fit(["disk full on db-1", "vpn drops"]).query("db-1 disk is full", k=1)["text"].tolist()
+        ['disk full on db-1']
         """
         validate_params(self)
         data, cols = self._as_frame(frame, text, "fit")
@@ -502,6 +515,17 @@ class SimilarIncidents(PersistenceMixin, BaseEstimator):
             ``similarity`` (0..1). ``result.attrs["novel"]`` is True when the best similarity is
             below ``novelty_threshold_`` (nothing in the history is close), and
             ``result.attrs["novelty_threshold"]`` holds the cut.
+
+            Examples
+            --------
+            >>> import pandas as pd
+            >>> from incidentml import SimilarIncidents
+            >>> past = pd.DataFrame({"text": ["printer jam on floor 3", "vpn does not connect",
+            ...                               "printer out of toner", "password reset for mail"],
+            ...                      "team": ["desk", "network", "desk", "identity"]})
+            >>> res = SimilarIncidents().fit(past, text=["text"]).query("cannot connect to the vpn", k=1)
+            >>> res[["text", "team"]].to_numpy().tolist(), res.attrs["novel"]
+            ([['vpn does not connect', 'network']], False)
         """
         self._check_fitted()
         _bad_k(k, "query")
@@ -522,6 +546,18 @@ class SimilarIncidents(PersistenceMixin, BaseEstimator):
             The answers of :meth:`query` for each item, one after the other, with a first column
             ``query_row`` (the position of the item) and a ``novel`` column (the query's flag,
             repeated on its rows). ``attrs["novel"]`` lists the flags per item.
+
+            Examples
+            --------
+            >>> import pandas as pd
+            >>> from incidentml import SimilarIncidents
+            >>> past = pd.DataFrame({"text": ["printer jam on floor 3", "vpn does not connect",
+            ...                               "printer out of toner", "password reset for mail"],
+            ...                      "team": ["desk", "network", "desk", "identity"]})
+            >>> index = SimilarIncidents().fit(past, text=["text"])
+            >>> res = index.query_many(["printer jam", "vpn down"], k=1)
+            >>> res[["query_row", "text", "team"]].to_numpy().tolist()
+            [[0, 'printer jam on floor 3', 'desk'], [1, 'vpn does not connect', 'network']]
         """
         self._check_fitted()
         _bad_k(k, "query_many")
@@ -587,6 +623,18 @@ class SimilarIncidents(PersistenceMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import SimilarIncidents
+        >>> past = pd.DataFrame({"text": ["printer jam on floor 3", "vpn does not connect",
+        ...                               "printer out of toner", "password reset for mail"],
+        ...                      "team": ["desk", "network", "desk", "identity"]})
+        >>> index = SimilarIncidents().fit(past, text=["text"])
+        >>> _ = index.add(pd.DataFrame({"text": ["vpn drops every hour"], "team": ["network"]}))
+        >>> index.n_rows_, index.query("vpn drops", k=1)["text"].tolist()
+        (5, ['vpn drops every hour'])
         """
         self._check_fitted()
         data, _ = self._as_frame(rows, self.text_, "add")
@@ -606,18 +654,54 @@ class SimilarIncidents(PersistenceMixin, BaseEstimator):
 
     @property
     def X_(self) -> sp.csr_matrix:
-        """The L2-normalised TF-IDF rows of the history (rows x features, sparse)."""
+        """The L2-normalised TF-IDF rows of the history (rows x features, sparse).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import SimilarIncidents
+        >>> past = pd.DataFrame({"text": ["printer jam on floor 3", "vpn does not connect",
+        ...                               "printer out of toner", "password reset for mail"],
+        ...                      "team": ["desk", "network", "desk", "identity"]})
+        >>> X = SimilarIncidents().fit(past, text=["text"]).X_
+        >>> X.shape[0], round(float(X[0].multiply(X[0]).sum()), 6)
+        (4, 1.0)
+        """
         self._check_fitted()
         return self.store_.X
 
     @property
     def Z_(self) -> np.ndarray | None:
-        """The unit-length LSA rows of the history (rows x ``n_components``), or None (exact index)."""
+        """The unit-length LSA rows of the history (rows x ``n_components``), or None (exact index).
+
+        Examples
+        --------
+        A history this small is searched exactly, without the LSA projection:
+
+        >>> import pandas as pd
+        >>> from incidentml import SimilarIncidents
+        >>> past = pd.DataFrame({"text": ["printer jam on floor 3", "vpn does not connect",
+        ...                               "printer out of toner", "password reset for mail"],
+        ...                      "team": ["desk", "network", "desk", "identity"]})
+        >>> SimilarIncidents().fit(past, text=["text"]).Z_ is None
+        True
+        """
         self._check_fitted()
         return self.store_.Zv
 
     @property
     def rows_(self) -> pd.DataFrame:
-        """The past rows, every column, indexed by their position in the history."""
+        """The past rows, every column, indexed by their position in the history.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import SimilarIncidents
+        >>> past = pd.DataFrame({"text": ["printer jam on floor 3", "vpn does not connect",
+        ...                               "printer out of toner", "password reset for mail"],
+        ...                      "team": ["desk", "network", "desk", "identity"]})
+        >>> SimilarIncidents().fit(past, text=["text"]).rows_["team"].tolist()
+        ['desk', 'network', 'desk', 'identity']
+        """
         self._check_fitted()
         return self.store_.frame()
