@@ -466,7 +466,31 @@ _TARGET = [check_target_fit_contract, check_target_routes_agree, check_target_ma
 
 
 def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
-    """Every check that applies to ``estimator``, minus its listed expected failures."""
+    """Every check that applies to ``estimator``, minus its listed expected failures.
+
+    Each check is a function of the estimator that raises ``AssertionError`` (or the library's
+    own error) when the contract is broken: the generic ones for every estimator, plus those of
+    triage classifiers, one-target classifiers or detectors as ``estimator`` is one.
+
+    Parameters
+    ----------
+    estimator : object
+        A detector or a triage classifier (an instance; it is only inspected here).
+
+    Yields
+    ------
+    callable
+        ``check(estimator)``; its ``__name__`` names it (``check_pickling``, ...).
+
+    Examples
+    --------
+    >>> from incidentml.anomaly import RobustZScore
+    >>> names = [check.__name__ for check in yield_checks(RobustZScore())]
+    >>> names[:3]
+    ['check_default_constructible', 'check_no_attributes_set_in_init', 'check_clone_and_params']
+    >>> "check_roc_auc" in names
+    True
+    """
     skips = EXPECTED_FAILURES.get(type(estimator).__name__, {})
     checks = list(_GENERIC)
     if isinstance(estimator, BaseTriageClassifier):
@@ -482,6 +506,16 @@ def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
 
 def check_estimator(estimator: Any) -> None:
     """Run every applicable check on a copy of ``estimator``; raise on the first failure.
+
+    Parameters
+    ----------
+    estimator : object
+        A detector or a triage classifier, unfitted; each check gets a deep copy.
+
+    Raises
+    ------
+    AssertionError
+        A check failed (its message says which rule and how).
 
     Examples
     --------

@@ -5,7 +5,8 @@ Loaders read the small real samples shipped inside the package (their source and
 :func:`load_machine_temperature` (a NAB stream with its labelled windows). Generators make data
 with known ground truth: :func:`make_metric_stream`, :func:`make_tickets`, and
 :func:`make_scenario` / :func:`make_scenarios` (a host's metrics with one injected fault of a
-known kind, onset, leading metric and breach).
+known kind, onset, leading metric and breach); :data:`SCENARIO_KINDS` lists the kinds
+(``disk_fill``, ``memory_leak``, ``latency_creep``, ``multi_metric``, ``normal``).
 """
 
 from ._loaders import data_home, load_machine_temperature, load_tickets

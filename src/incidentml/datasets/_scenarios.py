@@ -88,6 +88,14 @@ class Scenario:
         Seed the scenario was generated from.
     params : dict
         The drawn parameters (rates, noise levels, delays), for inspection.
+
+        Examples
+        --------
+        >>> sc = make_scenario("disk_fill", seed=0, n_points=240)
+        >>> sc.entity, sc.leading_metric, sc.limit, len(sc.frame)
+        ('db-000', 'disk_used_pct', {'disk_used_pct': 95.0}, 240)
+        >>> bool(sc.onset < sc.failure_at), make_scenario("normal", n_points=240).failure_at is None
+        (True, True)
     """
 
     frame: pd.DataFrame
@@ -102,7 +110,13 @@ class Scenario:
 
     @property
     def metrics(self) -> list[str]:
-        """The metric columns of :attr:`frame`."""
+        """The metric columns of :attr:`frame`.
+
+        Examples
+        --------
+        >>> make_scenario("disk_fill", seed=0, n_points=240).metrics
+        ['disk_used_pct', 'disk_read_mbps']
+        """
         return [c for c in self.frame.columns if c != "timestamp"]
 
     def __repr__(self) -> str:
@@ -386,6 +400,24 @@ def make_scenarios(n_per_kind: int = 10, seed: int = 0, *, kinds: tuple[str, ...
 
     Rates, noise levels, durations and delays differ from one scenario to the next because each
     is drawn from its own seed (derived from ``seed``, the kind and the index).
+
+    Parameters
+    ----------
+    n_per_kind : int, default=10
+        Scenarios of each kind.
+    seed : int, default=0
+        Seed of the population; each scenario's own seed is derived from it, its kind and index.
+    kinds : tuple of str, default=KINDS
+        The kinds to generate (see :data:`KINDS`).
+    freq : str, default="1min"
+        The sampling step (a pandas frequency).
+    n_points : int or None, default=None
+        Points per scenario; ``None`` means one day at ``freq``.
+
+    Returns
+    -------
+    list of Scenario
+        Kind after kind, ``n_per_kind`` each.
 
     Examples
     --------

@@ -571,6 +571,19 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         .. versionchanged:: 0.2
            The point comes first and the time second, as in every detector; the 0.1 order
            ``update(t, metrics)`` still works with a ``FutureWarning``.
+
+           Examples
+           --------
+           >>> import numpy as np, pandas as pd
+           >>> rng = np.random.default_rng(0)
+           >>> t = pd.date_range("2024-01-01", periods=1500, freq="min")
+           >>> latency = rng.normal(120, 5, 1500)
+           >>> latency[1200:1260] += 80
+           >>> pred, events = IncidentPredictor(), []
+           >>> for ti, v in zip(t, latency):
+           ...     events += pred.update({"latency_ms": v}, ti, entity="web-1")
+           >>> [(str(e.kind), e.incident.id) for e in events if e.kind != "updated"]
+           [('raised', 'web-1-00001'), ('resolved', 'web-1-00001')]
         """
         if not isinstance(x, Mapping) and isinstance(t, Mapping):
             warnings.warn("IncidentPredictor.update(t, metrics) is deprecated: pass the point first, "
