@@ -6,7 +6,8 @@ priority, critical recall and the rate of critical incidents predicted two or mo
 
 Streaming anomaly detection: the Numenta Anomaly Benchmark scorer (windows, probation, scaled
 sigmoid, the three profiles, NAB's exhaustive threshold sweep and normalization), with the
-scoreboard score and the honest 2-fold score of the guide's section 1.
+scoreboard score and the honest 2-fold score of the guide's section 1. :data:`PROFILES` holds
+NAB's three cost profiles (``standard``, ``reward_low_FP_rate``, ``reward_low_FN_rate``).
 """
 
 from ._classification import (

@@ -22,6 +22,20 @@ def expected_calibration_error(correct: np.ndarray, confidence: np.ndarray, *, n
     ``ECE = sum_b |B_b| / n * |accuracy(B_b) - mean confidence(B_b)|`` over ``n_bins`` bins of
     ``[0, 1]`` (the last bin is closed).
 
+    Parameters
+    ----------
+    correct : array-like of shape (n,)
+        1 where the top label was right, 0 where it was wrong.
+    confidence : array-like of shape (n,)
+        The top label's probability (clipped to [0, 1]).
+    n_bins : int, default=10
+        Equal-width bins of [0, 1].
+
+    Returns
+    -------
+    float
+        The ECE in [0, 1]; NaN for no rows.
+
     Examples
     --------
     >>> round(expected_calibration_error(np.array([1, 0, 1, 1]), np.array([0.9, 0.9, 0.6, 0.6])), 3)
@@ -45,6 +59,22 @@ def top_k_accuracy(y_true: Sequence[Any], proba: np.ndarray, classes: Sequence[A
 
     Labels absent from ``classes`` (unseen at training) count as misses.
 
+    Parameters
+    ----------
+    y_true : sequence of shape (n,)
+        The true labels.
+    proba : ndarray of shape (n, n_classes)
+        Class probabilities, columns in the order of ``classes``.
+    classes : sequence of shape (n_classes,)
+        The labels of the columns of ``proba``.
+    k : int, default=3
+        How many of the most probable classes count (at most ``n_classes``).
+
+    Returns
+    -------
+    float
+        The share in [0, 1]; NaN for no rows.
+
     Examples
     --------
     >>> top_k_accuracy(["a", "c"], np.array([[0.5, 0.3, 0.2], [0.5, 0.3, 0.2]]), ["a", "b", "c"], k=2)
@@ -66,6 +96,20 @@ def abstention_threshold(correct: np.ndarray, confidence: np.ndarray, *, target_
     Rows with ``confidence >= cut`` are decided; the rest are handed to a human. Returns the
     smallest observed confidence value whose decided set is at least ``target_precision``
     correct, or ``inf`` (abstain on everything) when no cut reaches it.
+
+    Parameters
+    ----------
+    correct : array-like of shape (n,)
+        1 where the prediction was right, 0 where it was wrong.
+    confidence : array-like of shape (n,)
+        The prediction's confidence.
+    target_precision : float, default=0.9
+        The share of decided rows that must be right.
+
+    Returns
+    -------
+    float
+        The cut, or ``inf``.
 
     Examples
     --------

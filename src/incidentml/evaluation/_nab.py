@@ -165,12 +165,27 @@ class NABFile:
 
     @property
     def n_rows(self) -> int:
-        """Number of data rows."""
+        """Number of data rows.
+
+        Examples
+        --------
+        >>> NABFile(np.datetime64("2024-01-01T00:00") + np.arange(30), np.zeros(30)).n_rows
+        30
+        """
         return len(self.timestamps)
 
     @property
     def probation(self) -> int:
-        """Length of the probationary period in rows (these rows are never scored)."""
+        """Length of the probationary period in rows (these rows are never scored).
+
+        It is ``min(floor(0.15 * n_rows), 750)``, as in NAB.
+
+        Examples
+        --------
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(10_000)
+        >>> NABFile(ts[:100], np.zeros(100)).probation, NABFile(ts, np.zeros(10_000)).probation
+        (15, 750)
+        """
         return _probation_length(self.n_rows)
 
     @cached_property
@@ -238,36 +253,109 @@ class NABCorpus:
 
     @property
     def n_windows(self) -> int:
-        """Number of labelled windows in all files (the unit of NAB's normalization)."""
+        """Number of labelled windows in all files (the unit of NAB's normalization).
+
+        Examples
+        --------
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+        >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)]),
+        ...                     "other/b.csv": NABFile(ts[:60], np.ones(60))})
+        >>> corpus.n_windows
+        1
+        """
         return sum(len(f.windows) for f in self.files.values())
 
     @property
     def n_rows(self) -> int:
-        """Number of data rows in all files."""
+        """Number of data rows in all files.
+
+        Examples
+        --------
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+        >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)]),
+        ...                     "other/b.csv": NABFile(ts[:60], np.ones(60))})
+        >>> corpus.n_rows
+        160
+        """
         return sum(f.n_rows for f in self.files.values())
 
     @property
     def timestamps(self) -> dict[str, np.ndarray]:
-        """Timestamps (datetime64) per file."""
+        """Timestamps (datetime64) per file.
+
+        Examples
+        --------
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+        >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)]),
+        ...                     "other/b.csv": NABFile(ts[:60], np.ones(60))})
+        >>> {k: str(v[0]) for k, v in corpus.timestamps.items()}
+        {'demo/a.csv': '2024-01-01T00:00', 'other/b.csv': '2024-01-01T00:00'}
+        """
         return {k: f.timestamps for k, f in self.files.items()}
 
     @property
     def values(self) -> dict[str, np.ndarray]:
-        """Values per file."""
+        """Values per file.
+
+        Examples
+        --------
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+        >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)]),
+        ...                     "other/b.csv": NABFile(ts[:60], np.ones(60))})
+        >>> {k: float(v.sum()) for k, v in corpus.values.items()}
+        {'demo/a.csv': 0.0, 'other/b.csv': 60.0}
+        """
         return {k: f.values for k, f in self.files.items()}
 
     @property
     def windows(self) -> dict[str, tuple[tuple[int, int], ...]]:
-        """Windows as inclusive ``(left, right)`` row-index pairs per file."""
+        """Windows as inclusive ``(left, right)`` row-index pairs per file.
+
+        Examples
+        --------
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+        >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)]),
+        ...                     "other/b.csv": NABFile(ts[:60], np.ones(60))})
+        >>> corpus.windows
+        {'demo/a.csv': ((40, 49),), 'other/b.csv': ()}
+        """
         return {k: f.windows for k, f in self.files.items()}
 
     @property
     def probation(self) -> dict[str, int]:
-        """Probation length in rows per file."""
+        """Probation length in rows per file.
+
+        Examples
+        --------
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+        >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)]),
+        ...                     "other/b.csv": NABFile(ts[:60], np.ones(60))})
+        >>> corpus.probation
+        {'demo/a.csv': 15, 'other/b.csv': 9}
+        """
         return {k: f.probation for k, f in self.files.items()}
 
     def category(self, key: str) -> str:
-        """The NAB category of a file: the first component of its relative path."""
+        """The NAB category of a file: the first component of its relative path.
+
+        Parameters
+        ----------
+        key : str
+            A file's key, ``"category/file.csv"``.
+
+        Returns
+        -------
+        str
+            The category, ``""`` for a key without a folder.
+
+        Examples
+        --------
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+        >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)]),
+        ...                     "other/b.csv": NABFile(ts[:60], np.ones(60))})
+        >>> [corpus.category(k) for k in corpus], corpus.category("lone.csv")
+        (['demo', 'other'], '')
+        """
         return key.split("/", 1)[0] if "/" in key else ""
 
 
@@ -427,7 +515,45 @@ def load_nab_corpus(data_dir: str | Path, labels_path: str | Path) -> NABCorpus:
 def nab_results_paths(
     results_dir: str | Path, corpus: NABCorpus, detector: str | None = None
 ) -> tuple[str, dict[str, Path]]:
-    """Find ``<category>/<detector>_<file>.csv`` for every corpus file; return the detector name and paths."""
+    """Find ``<category>/<detector>_<file>.csv`` for every corpus file; return the detector name and paths.
+
+    Parameters
+    ----------
+    results_dir : str or pathlib.Path
+        One detector's results folder in NAB's layout.
+    corpus : NABCorpus
+        The corpus the results are for; every file needs a results file.
+    detector : str or None, default=None
+        The detector's name; ``None`` finds it from the file names (it must be unique).
+
+    Returns
+    -------
+    name : str
+        The detector's name.
+    paths : dict of str to pathlib.Path
+        Corpus key to its results file.
+
+    Raises
+    ------
+    DataError
+        The folder is missing, a file has no results, or the folder mixes several detectors.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(100)
+    >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, np.zeros(100), [(40, 49)]),
+    ...                     "other/b.csv": NABFile(ts[:60], np.ones(60))})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for key in corpus:
+    ...         category, name = key.split("/")
+    ...         (Path(tmp) / category).mkdir()
+    ...         _ = (Path(tmp) / category / f"mydet_{name}").write_text("timestamp,value,anomaly_score\\n")
+    ...     name, paths = nab_results_paths(tmp, corpus)
+    ...     print(name, [p.relative_to(tmp).as_posix() for p in paths.values()])
+    mydet ['demo/mydet_a.csv', 'other/mydet_b.csv']
+    """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise DataError(

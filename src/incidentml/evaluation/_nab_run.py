@@ -72,6 +72,18 @@ def run_nab_detector(corpus: NABCorpus, detector: str | Callable[[], Any] = "def
     seconds : float
         Total time spent inside ``score_many`` over all files (excludes I/O, process start-up and
         loading the compiled kernels).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from incidentml.evaluation import NABCorpus, NABFile
+        >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(400)
+        >>> values = np.random.default_rng(0).normal(0, 1, 400)
+        >>> values[300:310] += 10
+        >>> corpus = NABCorpus({"demo/a.csv": NABFile(ts, values, [(295, 315)])})
+        >>> scores, seconds = run_nab_detector(corpus, "robust", jobs=1, progress=False)
+        >>> scores["demo/a.csv"].shape, bool(scores["demo/a.csv"][300:310].max() > 0.5)
+        ((400,), True)
     """
     from tqdm import tqdm
 
