@@ -43,6 +43,12 @@ class DriftEvent:
         Whether this event makes a retrain due (accuracy dropped, the label mix moved, a label appeared).
     message : str
         One sentence for a human.
+
+    Examples
+    --------
+    >>> ev = TriageDriftMonitor("team").update(correct=None, confidence=None, label="dba")[0]
+    >>> ev.signal, ev.label, ev.retrain, ev.detector
+    ('new_label', 'dba', True, 'first sight')
     """
 
     target: str
@@ -56,7 +62,16 @@ class DriftEvent:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        """The event as a plain dict (JSON-safe)."""
+        """The event as a plain dict (JSON-safe).
+
+        Examples
+        --------
+        >>> import json
+        >>> ev = TriageDriftMonitor("team").update(correct=None, confidence=None, label="dba")[0]
+        >>> d = ev.to_dict()
+        >>> d["target"], d["signal"], json.loads(json.dumps(d)) == d
+        ('team', 'new_label', True)
+        """
         return asdict(self)
 
 
@@ -131,7 +146,23 @@ class TriageDriftMonitor:
         self._labels: dict[str, Any] = {}
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """The constructor's parameters (scikit-learn style)."""
+        """The constructor's parameters (scikit-learn style).
+
+        Parameters
+        ----------
+        deep : bool, default=False
+            Ignored (the monitor has no nested estimators); kept for scikit-learn's signature.
+
+        Returns
+        -------
+        dict of str to object
+
+        Examples
+        --------
+        >>> params = TriageDriftMonitor("team", delta=0.01).get_params()
+        >>> params["target"], params["delta"]
+        ('team', 0.01)
+        """
         return {"target": self.target, "detector": self.detector, "delta": self.delta,
                 "max_labels": self.max_labels, "known_labels": self.known_labels}
 
@@ -156,6 +187,21 @@ class TriageDriftMonitor:
             The confidence the model gave its prediction.
         label : str
             The analyst's label.
+
+        Returns
+        -------
+        list of DriftEvent
+            What this correction revealed; usually empty.
+
+        Examples
+        --------
+        >>> mon = TriageDriftMonitor("team", known_labels=["network", "office"])
+        >>> mon.update(correct=True, confidence=0.9, label="network")
+        []
+        >>> [ev.signal for ev in mon.update(correct=False, confidence=0.6, label="dba")]
+        ['new_label']
+        >>> mon.n_seen_
+        2
         """
         self.n_seen_ += 1
         at, name, out = self.n_seen_, self.target, []
