@@ -10,6 +10,11 @@ several targets from one table and keeps one single-target classifier per target
 :class:`OnlineTriage` learns from analysts' corrections one ticket at a time (river models,
 blended with a fitted :class:`TriageModel`), and :class:`TriageDriftMonitor` watches a target
 for drift (:class:`DriftEvent`).
+
+Two tables are constants: :data:`PLACEHOLDERS` maps each placeholder token
+:func:`normalize_text` puts in place of a URL, an address, a number... to what it stands for,
+and :data:`KNOWN_PRIORITY_SCALES` lists the priority scales (``P1``-``P5``, ``sev0``-``sev5``,
+``critical``/``high``/...) that ``ordinal="auto"`` recognises, most severe first.
 """
 
 from ._classifier import TriageClassifier

@@ -292,6 +292,23 @@ class TriageClassifier(BaseTargetClassifier):
     # so TriageModel and this classifier never hold two copies that could drift apart.
     @property
     def threshold_(self) -> float:
+        """The abstention cut: tickets whose confidence is below it are handed to a human.
+
+        Chosen at ``fit`` as the lowest confidence at which the decided tickets reach
+        ``target_precision`` in cross-validation; it can be set by hand.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> 0.0 <= clf.threshold_ <= 1.0
+        True
+        >>> clf.threshold_ = 0.0  # decide everything
+        >>> clf.predict_one("vpn disconnects")["abstain"]
+        False
+        """
         return self._head().threshold
 
     @threshold_.setter
@@ -300,26 +317,96 @@ class TriageClassifier(BaseTargetClassifier):
 
     @property
     def coverage_(self) -> float:
+        """The share of the training tickets decided (not abstained on) at :attr:`threshold_`, in cross-validation.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> 0.0 <= clf.coverage_ <= 1.0
+        True
+        """
         return self._head().coverage
 
     @property
     def coef_(self) -> np.ndarray:
+        """The linear model's weights, shape (1, n_features) for two labels, else (n_classes, n_features).
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> clf.coef_.shape[0], clf.coef_.shape[1] > 10
+        (1, True)
+        """
         return self._head().coef
 
     @property
     def intercept_(self) -> np.ndarray:
+        """The linear model's intercepts, shape (1,) for two labels, else (n_classes,).
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> clf.intercept_.shape
+        (1,)
+        """
         return self._head().intercept
 
     @property
     def ordinal_(self) -> list[Any] | None:
+        """The labels from most to least severe when the target is ordinal, else ``None``.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> priorities = ["P2", "P4", "P3", "P4", "P1", "P4"] * 5
+        >>> TriageClassifier(random_state=0).fit(titles, priorities).ordinal_
+        ['P1', 'P2', 'P3', 'P4']
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> TriageClassifier(random_state=0).fit(titles, teams).ordinal_ is None
+        True
+        """
         return self._head().order
 
     @property
     def underprediction_cost_(self) -> float:
+        """For an ordinal target, the cost of predicting a critical level as non-critical (other mistakes cost 1).
+
+        ``fit`` takes ``underprediction_cost`` when given, else chooses the smallest cost whose
+        validation critical recall reaches ``critical_recall``.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> priorities = ["P2", "P4", "P3", "P4", "P1", "P4"] * 5
+        >>> TriageClassifier(random_state=0).fit(titles, priorities).underprediction_cost_ >= 1.0
+        True
+        """
         return self._head().underprediction_cost
 
     @property
     def validation_metrics_(self) -> dict[str, Any]:
+        """The metrics of :meth:`evaluate` on the cross-validated predictions of the training tickets.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> sorted(clf.validation_metrics_)
+        ['accuracy', 'coverage', 'decided_precision', 'ece', 'macro_f1', 'n', 'per_class_recall', 'top3_accuracy']
+        """
         return getattr(self._head(), "report", {})
 
     def _head(self) -> _Head:
@@ -443,6 +530,15 @@ class TriageClassifier(BaseTargetClassifier):
         Returns
         -------
         self : TriageClassifier
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> clf.classes_.tolist(), clf.validation_metrics_["n"]
+        (['network', 'office'], 30)
         """
         validate_params(self)
         if y is None:
@@ -638,10 +734,25 @@ class TriageClassifier(BaseTargetClassifier):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated class probabilities.
 
+        Parameters
+        ----------
+        X : sequence of str, Series or DataFrame of shape (n_samples, ...)
+            Tickets: texts, or a frame with the fitted text (and feature) columns.
+
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
             Columns follow :attr:`classes_`; every row sums to 1.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> proba = clf.predict_proba(["vpn disconnects"])
+        >>> proba.shape, round(float(proba.sum()), 6), bool(proba[0, 0] > 0.9)
+        ((1, 2), 1.0, True)
         """
         Xmat, _, _, _ = self._prepare(X)
         h = self.head_
@@ -650,11 +761,28 @@ class TriageClassifier(BaseTargetClassifier):
     def decision_function(self, X: Any) -> np.ndarray:
         """Calibrated logits: ``softmax`` of them is :meth:`predict_proba`.
 
+        Parameters
+        ----------
+        X : sequence of str, Series or DataFrame of shape (n_samples, ...)
+            Tickets: texts, or a frame with the fitted text (and feature) columns.
+
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the logit of ``classes_[1]`` against ``classes_[0]`` (positive
             when ``classes_[1]`` is the more probable), as scikit-learn expects.
+
+        Examples
+        --------
+        For two labels, one logit per ticket (positive favours ``classes_[1]``), as in scikit-learn:
+
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> scores = clf.decision_function(["vpn disconnects", "printer out of paper"])
+        >>> scores.shape, bool(scores[0] < 0 < scores[1])
+        ((2,), True)
         """
         Xmat, _, _, _ = self._prepare(X)
         h = self.head_
@@ -664,11 +792,25 @@ class TriageClassifier(BaseTargetClassifier):
     def predict(self, X: Any) -> np.ndarray:
         """The label of every ticket (filled even when the model would abstain).
 
+        Parameters
+        ----------
+        X : sequence of str, Series or DataFrame of shape (n_samples, ...)
+            Tickets: texts, or a frame with the fitted text (and feature) columns.
+
         Returns
         -------
         ndarray of shape (n_samples,)
             ``classes_[argmax(predict_proba)]``, or the least-expected-cost label of an ordinal
             target with an under-prediction cost (see Notes).
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> clf.predict(["vpn disconnects", "printer out of paper"]).tolist()
+        ['network', 'office']
         """
         Xmat, _, _, _ = self._prepare(X)
         _, pred, _ = self._outputs(Xmat)
@@ -677,12 +819,27 @@ class TriageClassifier(BaseTargetClassifier):
     def predict_frame(self, X: Any) -> pd.DataFrame:
         """Label, confidence and abstention per ticket.
 
+        Parameters
+        ----------
+        X : sequence of str, Series or DataFrame of shape (n_samples, ...)
+            Tickets: texts, or a frame with the fitted text (and feature) columns.
+
         Returns
         -------
         DataFrame
             The index of ``X`` (a Series or DataFrame; a RangeIndex otherwise) and the columns
             ``label``, ``confidence`` (calibrated probability of that label) and ``abstain``
             (True when the confidence is below :attr:`threshold_`, or the ticket is empty).
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> out = clf.predict_frame(["vpn disconnects"])
+        >>> out.columns.tolist(), out["label"].tolist(), out["abstain"].tolist() == [out["confidence"][0] < clf.threshold_]
+        (['label', 'confidence', 'abstain'], ['network'], True)
         """
         Xmat, _, empty, index = self._prepare(X)
         _, pred, conf = self._outputs(Xmat)
@@ -703,10 +860,24 @@ class TriageClassifier(BaseTargetClassifier):
     def predict_one(self, ticket: str | Mapping[str, Any]) -> dict[str, Any]:
         """Triage one ticket given as a string (the first text column) or a dict of fields.
 
+        Parameters
+        ----------
+        ticket : str or dict
+            The ticket's text (the first text column), or a dict of its fields.
+
         Returns
         -------
         dict
             ``{"label", "confidence", "abstain"}``, as a row of :meth:`predict_frame`.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> clf.predict_one("printer out of paper")["label"]
+        'office'
         """
         self._check_fitted()
         Xmat, _, empty = self._encode(self._record_frame(ticket))
@@ -727,12 +898,29 @@ class TriageClassifier(BaseTargetClassifier):
     def explain(self, ticket: str | Mapping[str, Any], *, top: int = 8) -> dict[str, Any]:
         """The words and fields that pushed the decision for one ticket.
 
+        Parameters
+        ----------
+        ticket : str or dict
+            The ticket's text (the first text column), or a dict of its fields.
+        top : int, default=8
+            Terms to list for and against the decision.
+
         Returns
         -------
         dict
             ``{"label", "confidence", "abstain", "terms": [(term, weight), ...], "against": [...]}``
             where ``terms`` pushed towards the label (``feature value x weight``, character
             n-grams credited to the words containing them) and ``against`` away from it.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> why = clf.explain("vpn disconnects")
+        >>> why["label"], why["terms"][0][0]
+        ('network', 'vpn')
         """
         self._check_fitted()
         Xmat, docs, empty = self._encode(self._record_frame(ticket))
@@ -761,6 +949,16 @@ class TriageClassifier(BaseTargetClassifier):
         dict
             :func:`incidentml.evaluation.classification_report`: accuracy, macro-F1, coverage
             and decided precision at :attr:`threshold_`, and for an ordinal target critical recall.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> report = clf.evaluate(["vpn is down", "paper jam in tray 2"], ["network", "office"])
+        >>> report["n"], report["accuracy"], sorted(report["per_class_recall"])
+        (2, 1.0, ['network', 'office'])
         """
         Xmat, _, empty, _ = self._prepare(X)
         y = column_or_1d(y)
@@ -788,7 +986,23 @@ class TriageClassifier(BaseTargetClassifier):
                 "validation_metrics": _jsonable(self.validation_metrics_), "params": _jsonable(self.get_params())}
 
     def manifest(self) -> dict[str, Any]:
-        """What is stored beside the model: versions, labels, cut, validation metrics and parameters."""
+        """What is stored beside the model: versions, labels, cut, validation metrics and parameters.
+
+        Returns
+        -------
+        dict
+            JSON-safe; :meth:`save` writes it in the model file's manifest.
+
+        Examples
+        --------
+        >>> from incidentml import TriageClassifier
+        >>> titles = ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5
+        >>> teams = ["network", "office", "network", "office", "network", "office"] * 5
+        >>> clf = TriageClassifier(random_state=0).fit(titles, teams)
+        >>> m = clf.manifest()
+        >>> m["kind"], m["labels"], m["ordinal"]
+        ('incidentml.TriageClassifier', ['network', 'office'], None)
+        """
         return self._manifest()
 
     def __sklearn_tags__(self):  # noqa: D105
