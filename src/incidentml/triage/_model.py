@@ -341,6 +341,20 @@ class TriageModel(BaseTriageClassifier):
         Returns
         -------
         self : TriageModel
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import TriageModel
+        >>> tickets = pd.DataFrame({
+        ...     "title": ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5,
+        ...     "team": ["network", "office", "network", "office", "network", "office"] * 5,
+        ... })
+        >>> model = TriageModel(random_state=0).fit(tickets, text=["title"], targets={"team": "team"})
+        >>> model.text_columns_, model.targets_, model.n_train_rows_
+        (['title'], {'team': 'team'}, 30)
+        >>> model.estimators_["team"].classes_.tolist()
+        ['network', 'office']
         """
         validate_params(self)
         frame = self._as_frame(X)
@@ -461,7 +475,21 @@ class TriageModel(BaseTriageClassifier):
     # ------------------------------------------------------------------ prediction
     @property
     def heads_(self) -> dict[str, _Head]:
-        """Target name to the fitted head (weights, calibration, cut) of its classifier in ``estimators_``."""
+        """Target name to the fitted head (weights, calibration, cut) of its classifier in ``estimators_``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import TriageModel
+        >>> tickets = pd.DataFrame({
+        ...     "title": ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5,
+        ...     "team": ["network", "office", "network", "office", "network", "office"] * 5,
+        ... })
+        >>> model = TriageModel(random_state=0).fit(tickets, text=["title"], targets={"team": "team"})
+        >>> head = model.heads_["team"]
+        >>> head is model.estimators_["team"].head_, head.threshold == model.estimators_["team"].threshold_
+        (True, True)
+        """
         try:
             estimators = self.__dict__["estimators_"]
         except KeyError:
@@ -508,7 +536,30 @@ class TriageModel(BaseTriageClassifier):
         return Xmat, docs, empty
 
     def predict_proba(self, X: Any) -> dict[str, pd.DataFrame]:
-        """Calibrated probabilities: target name to a DataFrame (rows x labels), rows summing to 1."""
+        """Calibrated probabilities: target name to a DataFrame (rows x labels), rows summing to 1.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Tickets with the fitted text (and feature) columns.
+
+        Returns
+        -------
+        dict of str to DataFrame
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import TriageModel
+        >>> tickets = pd.DataFrame({
+        ...     "title": ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5,
+        ...     "team": ["network", "office", "network", "office", "network", "office"] * 5,
+        ... })
+        >>> model = TriageModel(random_state=0).fit(tickets, text=["title"], targets={"team": "team"})
+        >>> proba = model.predict_proba(pd.DataFrame({"title": ["vpn disconnects"]}))["team"]
+        >>> proba.columns.tolist(), round(float(proba.iloc[0].sum()), 6), bool(proba.iloc[0]["network"] > 0.9)
+        (['network', 'office'], 1.0, True)
+        """
         Xmat, _, _ = self._prepare(X)
         index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
         return {n: pd.DataFrame(e._outputs(Xmat)[0], columns=list(e.classes_), index=index)
@@ -516,6 +567,11 @@ class TriageModel(BaseTriageClassifier):
 
     def predict(self, X: Any) -> pd.DataFrame:
         """Predict every target for every ticket.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Tickets with the fitted text (and feature) columns.
 
         Returns
         -------
@@ -525,6 +581,19 @@ class TriageModel(BaseTriageClassifier):
             when abstaining), ``NAME_confidence`` (calibrated probability of that label) and
             ``NAME_abstain`` (True when confidence is below the cut chosen at fit, or the ticket
             is empty).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import TriageModel
+        >>> tickets = pd.DataFrame({
+        ...     "title": ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5,
+        ...     "team": ["network", "office", "network", "office", "network", "office"] * 5,
+        ... })
+        >>> model = TriageModel(random_state=0).fit(tickets, text=["title"], targets={"team": "team"})
+        >>> out = model.predict(pd.DataFrame({"title": ["vpn disconnects", "paper jam again"]}, index=[7, 8]))
+        >>> out.index.tolist(), out["team"].tolist()
+        ([7, 8], ['network', 'office'])
         """
         Xmat, _, empty = self._prepare(X)
         index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else pd.RangeIndex(Xmat.shape[0])
@@ -549,6 +618,19 @@ class TriageModel(BaseTriageClassifier):
         -------
         dict
             The same keys as a row of :meth:`predict`: ``NAME``, ``NAME_confidence``, ``NAME_abstain``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import TriageModel
+        >>> tickets = pd.DataFrame({
+        ...     "title": ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5,
+        ...     "team": ["network", "office", "network", "office", "network", "office"] * 5,
+        ... })
+        >>> model = TriageModel(random_state=0).fit(tickets, text=["title"], targets={"team": "team"})
+        >>> out = model.predict_one({"title": "printer out of paper"})
+        >>> sorted(out), out["team"]
+        (['team', 'team_abstain', 'team_confidence'], 'office')
         """
         out: dict[str, Any] = {}
         for n, (classes, _proba, j, conf, abstain) in self._outputs_one(ticket).items():
@@ -591,12 +673,32 @@ class TriageModel(BaseTriageClassifier):
         Contributions are the linear model's ``feature value x weight`` for the predicted label
         (character n-grams are credited to the words that contain them).
 
+        Parameters
+        ----------
+        ticket : str, dict or DataFrame
+            One ticket: its text, a dict of its fields, or a one-row frame.
+        top : int, default=8
+            Terms to list for and against each decision.
+
         Returns
         -------
         dict
             Target name to ``{"label", "confidence", "abstain", "terms": [(term, weight), ...]}``
             with the ``top`` terms that pushed towards the label, strongest first, and
             ``"against"`` with those that pushed away from it.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import TriageModel
+        >>> tickets = pd.DataFrame({
+        ...     "title": ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5,
+        ...     "team": ["network", "office", "network", "office", "network", "office"] * 5,
+        ... })
+        >>> model = TriageModel(random_state=0).fit(tickets, text=["title"], targets={"team": "team"})
+        >>> why = model.explain("vpn disconnects")["team"]
+        >>> why["label"], why["terms"][0][0]
+        ('network', 'vpn')
         """
         if isinstance(ticket, pd.DataFrame):
             if len(ticket) != 1:
@@ -625,6 +727,20 @@ class TriageModel(BaseTriageClassifier):
             Tickets with the text columns and the label columns.
         targets : dict, optional
             Target name to label column; default: the columns used at training.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import TriageModel
+        >>> tickets = pd.DataFrame({
+        ...     "title": ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5,
+        ...     "team": ["network", "office", "network", "office", "network", "office"] * 5,
+        ... })
+        >>> model = TriageModel(random_state=0).fit(tickets, text=["title"], targets={"team": "team"})
+        >>> test = pd.DataFrame({"title": ["vpn is down", "paper jam in tray 2"], "team": ["network", "office"]})
+        >>> report = model.evaluate(test)["team"]
+        >>> report["n"], report["accuracy"]
+        (2, 1.0)
         """
         self._check_fitted()
         frame = self._as_frame(X)
@@ -674,7 +790,26 @@ class TriageModel(BaseTriageClassifier):
         }
 
     def manifest(self) -> dict[str, Any]:
-        """What is stored beside the model: versions, labels, data fingerprint, metrics, creation time."""
+        """What is stored beside the model: versions, labels, data fingerprint, metrics, creation time.
+
+        Returns
+        -------
+        dict
+            JSON-safe; :meth:`save` writes it in the model file's manifest.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import TriageModel
+        >>> tickets = pd.DataFrame({
+        ...     "title": ["vpn drops", "printer jam", "vpn slow", "toner empty", "vpn auth fails", "paper jam"] * 5,
+        ...     "team": ["network", "office", "network", "office", "network", "office"] * 5,
+        ... })
+        >>> model = TriageModel(random_state=0).fit(tickets, text=["title"], targets={"team": "team"})
+        >>> m = model.manifest()
+        >>> m["kind"], m["labels"], m["training_rows"], m["text_columns"]
+        ('incidentml.TriageModel', {'team': ['network', 'office']}, 30, ['title'])
+        """
         return self._manifest()
 
     def __sklearn_tags__(self):  # noqa: D105
