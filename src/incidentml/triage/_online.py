@@ -170,7 +170,23 @@ class OnlineTriage(PersistenceMixin):
 
     # ---------------------------------------------------------------------------- set-up and params
     def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """The constructor's parameters (scikit-learn style)."""
+        """The constructor's parameters (scikit-learn style).
+
+        Parameters
+        ----------
+        deep : bool, default=False
+            Ignored (the base model is returned as it is); kept for scikit-learn's signature.
+
+        Returns
+        -------
+        dict of str to object
+
+        Examples
+        --------
+        >>> params = OnlineTriage(alpha=0.5, window=100).get_params()
+        >>> params["alpha"], params["window"], params["base"]
+        (0.5, 100, None)
+        """
         return {"base": self.base, "text": self.text, "alpha": self.alpha, "target_precision": self.target_precision,
                 "window": self.window, "refresh_every": self.refresh_every, "drift_detector": self.drift_detector,
                 "max_history": self.max_history}
@@ -196,16 +212,53 @@ class OnlineTriage(PersistenceMixin):
 
     @property
     def targets_(self) -> list[str]:
+        """Targets known: the base model's, then those seen in corrections, in order of arrival.
+
+        Examples
+        --------
+        >>> model = OnlineTriage()
+        >>> model.targets_
+        []
+        >>> model.learn_one("vpn is down", {"team": "netops"})
+        >>> model.learn_one("disk full", {"category": "storage"})
+        >>> model.targets_
+        ['team', 'category']
+        """
         return list(self._targets)
 
     @property
     def retrain_due(self) -> bool:
-        """Whether accuracy fell, the label mix moved or a new label appeared since the last retrain."""
+        """Whether accuracy fell, the label mix moved or a new label appeared since the last retrain.
+
+        Examples
+        --------
+        >>> from incidentml import OnlineTriage
+        >>> model = OnlineTriage()
+        >>> for text, y in [("printer jammed", "hardware"), ("vpn is down", "network"),
+        ...                 ("printer out of toner", "hardware"), ("wifi keeps dropping", "network")] * 15:
+        ...     model.learn_one(text, {"category": y})
+        >>> model.retrain_due  # two labels appeared since the start
+        True
+        >>> _ = model.retrain(min_corrections=50)
+        >>> model.retrain_due
+        False
+        """
         return bool(self._retrain_pending)
 
     @property
     def retrain_evidence_(self) -> list[DriftEvent]:
-        """The events that made the retrain due (cleared by a retrain that replaces the model)."""
+        """The events that made the retrain due (cleared by a retrain that replaces the model).
+
+        Examples
+        --------
+        >>> from incidentml import OnlineTriage
+        >>> model = OnlineTriage()
+        >>> for text, y in [("printer jammed", "hardware"), ("vpn is down", "network"),
+        ...                 ("printer out of toner", "hardware"), ("wifi keeps dropping", "network")] * 15:
+        ...     model.learn_one(text, {"category": y})
+        >>> [(ev.signal, ev.label) for ev in model.retrain_evidence_]
+        [('new_label', 'hardware'), ('new_label', 'network')]
+        """
         return list(self._retrain_pending)
 
     # ---------------------------------------------------------------------------------- the ticket
@@ -289,6 +342,21 @@ class OnlineTriage(PersistenceMixin):
         ticket : str, dict or Incident
             The ticket's text, a dict of fields, or anything with ``to_ticket()`` (a predicted
             :class:`~incidentml.Incident`).
+
+        Returns
+        -------
+        dict of str to dict of str to float
+
+        Examples
+        --------
+        >>> from incidentml import OnlineTriage
+        >>> model = OnlineTriage()
+        >>> for text, y in [("printer jammed", "hardware"), ("vpn is down", "network"),
+        ...                 ("printer out of toner", "hardware"), ("wifi keeps dropping", "network")] * 15:
+        ...     model.learn_one(text, {"category": y})
+        >>> proba = model.predict_proba_one("the printer is broken")["category"]
+        >>> sorted(proba), max(proba, key=proba.get), round(sum(proba.values()), 6)
+        (['hardware', 'network'], 'hardware', 1.0)
         """
         _, _, out = self._all_outputs(ticket)
         return {name: o[0] for name, o in out.items()}
@@ -299,6 +367,26 @@ class OnlineTriage(PersistenceMixin):
 
         Does not learn (safe from many threads). A target that no correction has reached yet
         and no base model knows is absent; one with no label yet has ``None`` and abstains.
+
+        Parameters
+        ----------
+        ticket : str, dict or Incident
+            The ticket's text, a dict of fields, or anything with ``to_ticket()``.
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> from incidentml import OnlineTriage
+        >>> model = OnlineTriage()
+        >>> for text, y in [("printer jammed", "hardware"), ("vpn is down", "network"),
+        ...                 ("printer out of toner", "hardware"), ("wifi keeps dropping", "network")] * 15:
+        ...     model.learn_one(text, {"category": y})
+        >>> out = model.predict_one("the printer is broken")
+        >>> out["category"], out["category_source"], sorted(out)
+        ('hardware', 'online', ['category', 'category_abstain', 'category_confidence', 'category_source'])
         """
         _, _, out = self._all_outputs(ticket)
         res: dict[str, Any] = {}
@@ -310,7 +398,29 @@ class OnlineTriage(PersistenceMixin):
         return res
 
     def predict_many(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """:meth:`predict_one` for every row of ``frame`` (same index); identical answers by construction."""
+        """:meth:`predict_one` for every row of ``frame`` (same index); identical answers by construction.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            One ticket per row (a Series is taken as a frame of one text column).
+
+        Returns
+        -------
+        DataFrame
+            The columns of :meth:`predict_one`, with the index of ``frame``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from incidentml import OnlineTriage
+        >>> model = OnlineTriage()
+        >>> for text, y in [("printer jammed", "hardware"), ("vpn is down", "network"),
+        ...                 ("printer out of toner", "hardware"), ("wifi keeps dropping", "network")] * 15:
+        ...     model.learn_one(text, {"category": y})
+        >>> model.predict_many(pd.DataFrame({"text": ["vpn down", "printer jam"]}))["category"].tolist()
+        ['network', 'hardware']
+        """
         frame = self._frame(frame)
         rows = [self.predict_one(rec) for rec in frame.to_dict("records")]
         return pd.DataFrame(rows, index=frame.index)
@@ -343,6 +453,13 @@ class OnlineTriage(PersistenceMixin):
         labels : dict
             Target to label, e.g. ``{"category": "network", "team": "noc"}``. Missing or ``None``
             labels are skipped; a target never seen before is added.
+
+        Examples
+        --------
+        >>> model = OnlineTriage()
+        >>> model.learn_one("vpn is down", {"category": "network", "team": "netops"})
+        >>> model.targets_, model.n_learned_
+        (['category', 'team'], 1)
         """
         labels = self._labels(labels)
         if not labels:
@@ -394,6 +511,15 @@ class OnlineTriage(PersistenceMixin):
             One ticket per row (its text fields and any features).
         targets : dict or list of str
             Target name to label column (a list uses each column as its own name).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> corrections = pd.DataFrame({"text": ["printer jammed", "vpn is down", "printer out of toner", "wifi drops"],
+        ...                             "label": ["hardware", "network", "hardware", "network"]})
+        >>> model = OnlineTriage().learn_many(corrections, {"category": "label"})
+        >>> model.n_learned_, model.predict_one("printer broken")["category"]
+        (4, 'hardware')
         """
         frame = self._frame(frame)
         mapping = dict(targets) if isinstance(targets, Mapping) else {t: t for t in targets}
@@ -423,7 +549,23 @@ class OnlineTriage(PersistenceMixin):
 
     # ------------------------------------------------------------------------------- history, retrain
     def history(self) -> pd.DataFrame:
-        """The stored corrections, oldest first: ticket fields, ``label_NAME`` and ``predicted_NAME`` per target."""
+        """The stored corrections, oldest first: ticket fields, ``label_NAME`` and ``predicted_NAME`` per target.
+
+        Returns
+        -------
+        DataFrame
+
+        Examples
+        --------
+        >>> from incidentml import OnlineTriage
+        >>> model = OnlineTriage()
+        >>> for text, y in [("printer jammed", "hardware"), ("vpn is down", "network"),
+        ...                 ("printer out of toner", "hardware"), ("wifi keeps dropping", "network")] * 15:
+        ...     model.learn_one(text, {"category": y})
+        >>> h = model.history()
+        >>> h.columns.tolist(), len(h)
+        (['text', 'label_category', 'predicted_category'], 60)
+        """
         rows = []
         for h in self._history:
             row = dict(h["ticket"])
@@ -461,6 +603,17 @@ class OnlineTriage(PersistenceMixin):
         dict
             ``replaced`` (bool), ``old_accuracy`` and ``new_accuracy`` (per target),
             ``n_train``, ``n_validation`` and ``reason``.
+
+        Examples
+        --------
+        >>> from incidentml import OnlineTriage
+        >>> model = OnlineTriage()
+        >>> for text, y in [("printer jammed", "hardware"), ("vpn is down", "network"),
+        ...                 ("printer out of toner", "hardware"), ("wifi keeps dropping", "network")] * 15:
+        ...     model.learn_one(text, {"category": y})
+        >>> res = model.retrain(min_corrections=50)
+        >>> res["replaced"], res["n_train"], res["n_validation"], type(model.base_).__name__
+        (True, 48, 12, 'TriageModel')
         """
         if not 0 < validation < 1:
             msg = f"Parameter 'validation' of retrain must be in (0, 1); got {validation!r}. Use e.g. 0.2."
