@@ -4,9 +4,10 @@
 :func:`yield_checks` lists them (for ``pytest.mark.parametrize``). Known, justified exemptions
 live in :data:`EXPECTED_FAILURES` with their reason. The behavioural floors are
 :data:`DETECTOR_ROC_AUC_FLOOR` (every detector's ROC AUC on a small labelled stream) and
-:data:`TRIAGE_MACRO_F1_FLOOR` (every triage classifier's macro-F1 on the synthetic tickets). These checks encode incidentml's own
-contract (reproducibility, no mutated inputs, batch = loop, a behavioural floor); detectors also
-pass river's ``river.checks.check_estimator`` and triage classifiers scikit-learn's checks.
+:data:`TRIAGE_MACRO_F1_FLOOR` (every triage classifier's macro-F1 on the synthetic tickets).
+These checks encode incidentml's own contract (reproducibility, no mutated inputs, batch =
+loop, a behavioural floor); detectors also pass river's ``river.checks.check_estimator`` and
+triage classifiers scikit-learn's checks.
 
 Examples
 --------

@@ -342,7 +342,8 @@ class Incident:
         Examples
         --------
         >>> inc = Incident(id="web-1-00001", entity="web-1", raised_at=0.0, onset=0.0,
-        ...                metrics=[{"name": "latency_ms", "contribution": 0.64}, {"name": "cpu", "contribution": 0.36}])
+        ...                metrics=[{"name": "latency_ms", "contribution": 0.64},
+        ...                         {"name": "cpu", "contribution": 0.36}])
         >>> inc.describe_metrics()
         'latency_ms (64%), cpu (36%)'
         >>> inc.describe_metrics(1)
