@@ -40,8 +40,16 @@ def save(fig, name: str, size: tuple[float, float] | None = None) -> None:
     if fig.get_layout_engine() is None:  # the plots set their own layout; keep it
         fig.tight_layout()
     path = OUT / name
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
     print(f"{path.relative_to(OUT.parent.parent)}: {path.stat().st_size // 1024} KB")
+
+
+def legend_below(ax) -> None:
+    """Move metric_timeline's legend under the panel, in one row."""
+    old = ax.get_legend()
+    handles, texts = old.legend_handles, [text.get_text() for text in old.get_texts()]
+    old.remove()
+    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=len(texts), frameon=False)
 
 
 def triage() -> None:
@@ -67,7 +75,7 @@ def detection() -> None:
     out = score_frame(frame, time_col="timestamp")
     ax = metric_timeline(frame["timestamp"], frame["value"], scores=out["score"], threshold=DEFAULT_THRESHOLD,
                          alerts=out["is_anomaly"], windows=labels["windows"], title="machine temperature (NAB)")
-    ax.get_legend().set_loc("lower center")  # the stream starts high at the left: keep its first alerts visible
+    legend_below(ax)  # the stream fills the whole panel: keep every alert visible
     save(ax.figure, "detection_timeline.png", (11, 4.5))
 
 
