@@ -438,7 +438,8 @@ def load_nab_corpus(data_dir: str | Path, labels_path: str | Path) -> NABCorpus:
     Examples
     --------
     >>> import json, tempfile
-    >>> d = Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> d = Path(tmp.name)
     >>> (d / "data" / "cat").mkdir(parents=True)
     >>> ts = pd.date_range("2024-01-01", periods=100, freq="5min")
     >>> pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%d %H:%M:%S"), "value": range(100)}).to_csv(
@@ -447,6 +448,7 @@ def load_nab_corpus(data_dir: str | Path, labels_path: str | Path) -> NABCorpus:
     >>> corpus = load_nab_corpus(d / "data", d / "windows.json")
     >>> corpus.windows, corpus.probation, corpus.n_windows
     ({'cat/a.csv': ((40, 49),)}, {'cat/a.csv': 15}, 1)
+    >>> tmp.cleanup()
     """
     data_dir, labels_path = Path(data_dir), Path(labels_path)
     if not data_dir.is_dir():
@@ -628,7 +630,8 @@ def read_nab_results(
     Examples
     --------
     >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> d = Path(tmp.name)
     >>> (d / "cat").mkdir()
     >>> ts = np.datetime64("2024-01-01T00:00") + np.arange(4)
     >>> corpus = NABCorpus({"cat/a.csv": NABFile(ts, np.zeros(4))})
@@ -636,6 +639,7 @@ def read_nab_results(
     ...               "anomaly_score": [0, 0.5, 1, 0]}).to_csv(d / "cat" / "myDet_a.csv", index=False)
     >>> read_nab_results(d, corpus)
     {'cat/a.csv': array([0. , 0.5, 1. , 0. ])}
+    >>> tmp.cleanup()
     """
     _, paths = nab_results_paths(results_dir, corpus, detector)
     out: dict[str, np.ndarray] = {}

@@ -277,9 +277,9 @@ class PersistenceMixin:
     >>> det = make_detector("default")
     >>> for v in [1.0, 2.0, 1.5]:
     ...     det.learn_one({"cpu": v})
-    >>> path = os.path.join(tempfile.mkdtemp(), "det.incidentml")
-    >>> _ = det.save(path)
-    >>> type(det).load(path).n_seen_
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = det.save(os.path.join(tmp, "det.incidentml"))
+    ...     print(type(det).load(path).n_seen_)
     3
     """
 
