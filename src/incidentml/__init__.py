@@ -30,6 +30,8 @@ checks
     The check suite every estimator passes (yours too).
 utils
     The bottom layer: timestamps, points, table schemas, model files.
+
+``incidentml.__version__`` is the installed version (from the package metadata).
 """
 
 from importlib.metadata import PackageNotFoundError
