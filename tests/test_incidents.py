@@ -456,3 +456,14 @@ def test_severity_rules_are_named_constants():
     assert SEVERITY_RULES.grade(score=0.2, n_metrics=1, duration=60, eta=None) == "P4"
     strict = SeverityRules(p3_points=3)
     assert strict.grade(score=0.95, n_metrics=1, duration=60, eta=None) == "P4"
+
+
+def test_breached_forecast_keeps_the_first_breach_time():
+    """After the limit is crossed, later updates keep crosses_at at the first breach: lead_time is the real warning."""
+    from incidentml.datasets import make_scenario
+
+    sc = make_scenario("disk_fill", seed=3)
+    (inc,) = IncidentPredictor(limits=sc.limit).run(sc.frame, time_col="timestamp")
+    assert inc.forecast["status"] == "breached"
+    assert abs(inc.lead_time - (sc.failure_at.timestamp() - inc.raised_at)) < 600
+    assert inc.forecast["crosses_at_seconds"] < inc.updated_at

@@ -498,8 +498,13 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         inc.metrics = [{"name": name, "contribution": round(m["weighted"] / total, 6), "first_at": m["first_at"],
                         "peak": round(m["peak"], 6)} for name, m in ranked]
         if forecast is not None:
-            inc.forecast = {**forecast.to_dict(), "text": forecast.describe(),
-                            "crosses_at_seconds": forecast.crosses_at}
+            new = {**forecast.to_dict(), "text": forecast.describe(), "crosses_at_seconds": forecast.crosses_at}
+            old = inc.forecast
+            if (new["status"] == "breached" and old and old.get("status") == "breached"
+                    and old.get("metric") == new.get("metric")):
+                # a breach happens once: keep when it was first seen, so lead_time stays the real warning
+                new["crosses_at"], new["crosses_at_seconds"] = old["crosses_at"], old["crosses_at_seconds"]
+            inc.forecast = new
         inc.severity = self._severity(inc)
         inc.summary = self._summary(inc)
 
