@@ -2,7 +2,7 @@
 
 Run from the repository root:  .venv/bin/python docs/make_images.py
 Writes docs/images/{triage_confusion,triage_coverage,triage_reliability,detection_timeline,
-incident_view,forecast,fleet_timeline}.png (matplotlib Agg, dpi 110, seeded: the same images every run).
+incident_view,forecast,fleet_timeline,learning_recurring}.png (matplotlib Agg, dpi 110, seeded: the same images every run).
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from incidentml import IncidentPredictor, TriageModel, predict_incidents, score_fleet
+from incidentml import IncidentPredictor, SimilarIncidents, TriageModel, predict_incidents, score_fleet
 from incidentml.anomaly import DEFAULT_THRESHOLD, score_frame
 from incidentml.datasets import load_machine_temperature, load_tickets, make_scenario
+from incidentml.history import recurring_incidents
 from incidentml.plot import (
     confusion_matrix,
     forecast_plot,
     incident_view,
     metric_timeline,
     precision_coverage,
+    recurring_chart,
     reliability_diagram,
 )
 
@@ -121,8 +123,16 @@ def fleet() -> None:
     save(ax.figure, "fleet_timeline.png", (11, 4.5))
 
 
+def learning() -> None:
+    tickets = load_tickets().sample(frac=1.0, random_state=0).reset_index(drop=True)
+    similar = SimilarIncidents().fit(tickets, text=["title", "description"])
+    recurring = recurring_incidents(tickets, index=similar)
+    save(recurring_chart(recurring, top=10).figure, "learning_recurring.png", (10, 4.8))
+
+
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
+    learning()
     detection()
     incidents()
     fleet()
