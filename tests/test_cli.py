@@ -149,3 +149,23 @@ def test_non_utf8_csv(model_path, csvs):
     (csvs / "latin1.csv").write_bytes(raw)
     assert main(["triage", "predict", "--model", str(model_path), "--data", str(csvs / "latin1.csv"),
                  "--output", str(csvs / "o.csv")]) == 0
+
+
+def test_closed_pipe_stops_quietly(model_path, csvs, monkeypatch, capsys):
+    """`incidentml ... | head`: a reader that goes away ends the command quietly with 141, no error line."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    closed = os.fdopen(write_end, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", closed)
+    try:
+        rc = main(["triage", "evaluate", "--model", str(model_path), "--data", str(csvs / "test.csv")])
+    finally:
+        monkeypatch.undo()
+        try:
+            closed.close()
+        except BrokenPipeError:
+            pass
+    assert rc == 141
+    assert "error" not in capsys.readouterr().err

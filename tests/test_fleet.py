@@ -84,7 +84,7 @@ def test_incremental_state_equals_one_long_run(tmp_path):
     b = score_fleet(second, state=tmp_path / "s", n_jobs=1)
     resumed = pd.concat([a, b]).loc[df.index]
     np.testing.assert_array_equal(resumed["score"].to_numpy(), whole["score"].to_numpy())
-    with pytest.warns(SkippedRowsWarning, match=r"4 row\(s\) were not used: 4 row\(s\) with not newer than"):
+    with pytest.warns(SkippedRowsWarning, match=r"4 row\(s\) were not used: 4 row\(s\) with a time not newer than"):
         again = score_fleet(second.iloc[:4], state=tmp_path / "s")
     assert again["score"].isna().all() and again.attrs["skipped"]["stale"] == 4
     with pytest.raises(DataError, match="strict=True"):

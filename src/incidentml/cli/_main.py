@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 import warnings
@@ -67,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = show
         try:
             return int(args.func(args) or 0)
+        except BrokenPipeError:
+            # the reader went away (`incidentml ... | head`): stop quietly, as a shell tool does on SIGPIPE
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 141
         except (IncidentMLError, OSError, ValueError, KeyError, MemoryError, ImportError) as exc:
             if debug:
                 traceback.print_exc()

@@ -25,7 +25,7 @@ __all__ = ["SKIP_REASONS", "Prepared", "Skipped", "prepare", "prepare_rows", "sc
 SKIP_REASONS = {
     "no_series": "no series id",
     "no_time": "no timestamp",
-    "stale": "not newer than the saved state (or than earlier rows of the same series in the stream)",
+    "stale": "a time not newer than the saved state (or than earlier rows of the same series in the stream)",
 }
 
 

@@ -126,6 +126,9 @@ def metric_timeline(times: Any, values: Any, *, scores: Any = None, threshold: f
         twin.axhline(cut, color=_SCORE_COLOR, ls="--", lw=0.9, label=f"threshold {cut:g}")
         twin.set_ylim(0, 1.05)
         twin.set_ylabel("score")
+        # the metric's Axes (and its legend) above the score axis, so the scores never paint over the legend
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
     elif threshold is not None:
         raise DataError(f"{func}: threshold={threshold!r} needs scores to be drawn over; pass scores=.")
     legend(ax, *([twin] if twin is not None else []))
