@@ -16,6 +16,12 @@ This is the scale of the default detector
 (:class:`~incidentml.anomaly.StreamingLikelihoodDetector`), which calls the same compiled
 functions inside its own kernel; every other family appends :func:`calibration_stage` to its raw
 detector.
+
+In that stage one point's influence is bounded: raw scores are capped at 1e12, and after
+``MOMENTS_WARMUP`` values the average fed to the running mean and variance is winsorised at
+``MOMENTS_CLIP`` (3) standard deviations, so a single huge value (1e4 or 1e308 alike) still scores
+high itself but leaves later scores nearly as they were. The default detector keeps its unclipped
+moments: clipping them lowered its NAB scores (0.2 to 4.4 points, depending on the clip).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_THRESHOLD",
     "LIKELIHOOD_STATE",
+    "MOMENTS_CLIP",
+    "MOMENTS_WARMUP",
     "TAIL_SCALE",
     "calibrated",
     "calibration_stage",
@@ -54,6 +62,11 @@ _RING = 64  # largest short window
 #: Floats of state the calibration stage keeps per metric: ``[n, mean, var, pos, filled, ring...]``.
 LIKELIHOOD_STATE = 5 + _RING
 _LN10 = math.log(10.0)
+#: Values the calibration's mean and variance learn unclipped (the plain average of a fresh state).
+MOMENTS_WARMUP = 10.0
+#: A value fed to the calibration's mean and variance is winsorised at this many standard deviations.
+MOMENTS_CLIP = 3.0
+_RAW_CAP = 1e12  # raw scores are capped here before averaging (64 of them still sum to a finite float)
 
 
 def tail_probability_to_score(q: float) -> float:
@@ -105,7 +118,9 @@ def score_to_tail_probability(score: float) -> float:
 
 @jit
 def tail_score(z):  # pragma: no cover - compiled
-    """-log10 of the N(0, 1) upper tail at ``z``, mapped to [0, 1) by L / (L + 10)."""
+    """-log10 of the N(0, 1) upper tail at ``z``, mapped to [0, 1) by L / (L + 10) (1.0 for a huge ``z``)."""
+    if z > 1e150:  # z * z would overflow; the score is 1.0 to double precision long before
+        return 1.0
     if z < 8.0:
         lq = -math.log10(0.5 * math.erfc(z / math.sqrt(2.0)))
     else:  # asymptotic tail, erfc underflows
@@ -131,8 +146,17 @@ def calibrated(state, k, avg, min_std, scale=1.0):  # pragma: no cover - compile
 
 
 @jit
-def learn_moments(state, k, value, count, ha):  # pragma: no cover - compiled
-    """Exponentially weighted mean and variance at ``state[k]``, ``state[k + 1]`` (plain average early on)."""
+def learn_moments(state, k, value, count, ha, min_std=0.0, clip=math.inf):  # pragma: no cover - compiled
+    """Exponentially weighted mean and variance at ``state[k]``, ``state[k + 1]`` (plain average early on).
+
+    With a finite ``clip`` (the calibration stage passes :data:`MOMENTS_CLIP`), from the
+    ``MOMENTS_WARMUP``-th value on the value is winsorised at ``clip`` standard deviations of the
+    current state (the spread floored at ``min_std * (1 + |mean|)``, as in :func:`calibrated`), so one
+    huge value moves the mean by at most ``a * clip`` spreads and the variance by a bounded factor.
+    A non-finite value is not learnt.
+    """
+    if not math.isfinite(value):
+        return
     a = ha
     if 1.0 / (count + 1.0) > a:
         a = 1.0 / (count + 1.0)
@@ -140,8 +164,17 @@ def learn_moments(state, k, value, count, ha):  # pragma: no cover - compiled
         state[k] = value
         state[k + 1] = 0.0
     else:
-        dd = value - state[k]
-        state[k] += a * dd
+        mean = state[k]
+        dd = value - mean
+        if count >= MOMENTS_WARMUP and clip < math.inf:
+            sd = math.sqrt(state[k + 1])
+            fl = min_std * (1.0 + abs(mean))
+            if sd < fl:
+                sd = fl
+            if sd > 0.0:
+                lim = clip * sd
+                dd = lim if dd > lim else (-lim if dd < -lim else dd)
+        state[k] = mean + a * dd
         state[k + 1] = (1.0 - a) * (state[k + 1] + a * dd * dd)
 
 
@@ -161,6 +194,10 @@ def likelihood_kernel(values, times, state, params, out, learn):  # pragma: no c
     ring_n = k - 1
     for i in range(values.shape[0]):
         raw = values[i]
+        if not raw < _RAW_CAP:  # a huge, infinite or NaN raw score: capped, so the ring sum stays finite
+            raw = _RAW_CAP if raw == raw else 0.0
+        elif raw < -_RAW_CAP:
+            raw = -_RAW_CAP
         n = state[0]
         filled = int(state[4])
         pos = int(state[3])
@@ -173,7 +210,7 @@ def likelihood_kernel(values, times, state, params, out, learn):  # pragma: no c
         else:
             out[i] = calibrated(state, 1, avg, min_std)
         if learn:
-            learn_moments(state, 1, avg, n, alpha)
+            learn_moments(state, 1, avg, n, alpha, min_std, MOMENTS_CLIP)
             if ring_n > 0:
                 state[5 + pos] = raw
                 pos += 1

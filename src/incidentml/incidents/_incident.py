@@ -134,6 +134,19 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
 
 
+def _finite_or_none(obj: Any) -> Any:
+    """``obj`` with every non-finite float (in nested dicts, lists and tuples) replaced by ``None``."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite_or_none(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_finite_or_none(v) for v in obj)
+    return obj
+
+
 @dataclass(frozen=True)
 class IncidentEvent:
     """One event of :meth:`IncidentPredictor.update`: its kind and a snapshot of the incident.
@@ -279,6 +292,9 @@ class Incident:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict: timestamps in ISO 8601, metrics as ``{"name", "contribution", ...}``.
 
+        A number that is not finite (NaN or infinity, for example a metric value of ``1e308`` whose
+        arithmetic overflowed) becomes ``None`` (``null`` in JSON), so every line is strict JSON.
+
         Examples
         --------
         >>> inc = Incident(id="web-1-00001", entity="web-1", raised_at=3600.0, onset=3000.0, updated_at=4200.0,
@@ -295,7 +311,7 @@ class Incident:
             out["forecast"] = {k: v for k, v in self.forecast.items() if k != "crosses_at_seconds"}
         out["duration_seconds"] = ((self.resolved_at if self.resolved_at is not None else self.updated_at)
                                    - self.onset)
-        return out
+        return _finite_or_none(out)
 
     def to_json(self) -> str:
         """One line of JSON (for JSONL files).
@@ -307,7 +323,7 @@ class Incident:
         >>> "\\n" in line, json.loads(line)["raised_at"]
         (False, '1970-01-01T00:00:00+00:00')
         """
-        return json.dumps(self.to_dict(), sort_keys=False, default=str)
+        return json.dumps(self.to_dict(), sort_keys=False, default=str, allow_nan=False)
 
     def to_ticket(self) -> dict[str, str]:
         """The text fields a :class:`~incidentml.TriageModel` reads: ``title``, ``description`` and more.
