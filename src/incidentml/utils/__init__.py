@@ -17,7 +17,7 @@ from ._files import atomic_write_text
 from ._persistence import PersistenceMixin, load_model_file, read_manifest, save_model_file
 from ._points import as_columns, as_point
 from ._schema import LongSchema, column_seconds, require_columns, validate_long_frame, validate_metric_frame
-from ._time import to_seconds, to_seconds_array
+from ._time import parse_times, to_seconds, to_seconds_array
 
 __all__ = [
     "LongSchema",
@@ -27,6 +27,7 @@ __all__ = [
     "atomic_write_text",
     "column_seconds",
     "load_model_file",
+    "parse_times",
     "read_manifest",
     "require_columns",
     "save_model_file",
