@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError, SchemaError
-from ._time import to_seconds_array
+from ._time import parse_times
 
 __all__ = ["LongSchema", "column_seconds", "require_columns", "validate_long_frame", "validate_metric_frame"]
 
@@ -103,11 +103,11 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], option: str) ->
             raise SchemaError(f"{option}: column {c!r} is not in the data (columns: {_have(frame)}).")
 
 
-def column_seconds(frame: pd.DataFrame, time_col: str) -> np.ndarray:
+def column_seconds(frame: pd.DataFrame, time_col: str, *, time_format: str | None = None) -> np.ndarray:
     """A time column as float seconds since the epoch (NaN where the cell is empty).
 
-    Numbers are taken as epoch seconds; anything else is parsed as a timestamp, and a cell that
-    is not one raises :class:`DataError` naming its row and value.
+    Parsed by :func:`parse_times` (epoch unit from magnitude, day-first dates decided or refused,
+    UTC); a cell that is not a timestamp raises :class:`DataError` naming its row and value.
 
     Parameters
     ----------
@@ -115,6 +115,8 @@ def column_seconds(frame: pd.DataFrame, time_col: str) -> np.ndarray:
         The table holding the column.
     time_col : str
         The time column.
+    time_format : str or None, default=None
+        An exact format for the strings, passed to :func:`parse_times`.
 
     Returns
     -------
@@ -126,19 +128,7 @@ def column_seconds(frame: pd.DataFrame, time_col: str) -> np.ndarray:
     array([60., nan])
     """
     require_columns(frame, [time_col], "time_col")
-    col = frame[time_col]
-    if col.dtype.kind in "iuf":
-        return col.to_numpy(dtype=np.float64)
-    if col.dtype.kind == "M" or isinstance(col.dtype, pd.DatetimeTZDtype):
-        parsed = pd.to_datetime(col, utc=True)
-    else:
-        parsed = pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
-        bad = parsed.isna() & col.notna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"Column {time_col!r} row {i} holds {col.iloc[i]!r}, which is not a timestamp. Use ISO "
-                            "8601 (2024-01-01T12:00:00) or seconds since the epoch.")
-    return to_seconds_array(parsed.dt.tz_localize(None).to_numpy(), len(frame))
+    return parse_times(frame[time_col], time_format=time_format, name=time_col)
 
 
 def validate_metric_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp",

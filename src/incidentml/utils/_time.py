@@ -41,25 +41,10 @@ def to_seconds(t: Any) -> float:
         return float("nan")
     if isinstance(t, bool):
         raise DataError(f"Timestamp t must be a datetime, a numpy datetime64, or seconds since the epoch. Got {t!r}.")
-    if isinstance(t, numbers.Real):
-        return float(t)
-    if isinstance(t, np.datetime64):
-        if np.isnat(t):
-            return float("nan")
-        return float(t.astype("datetime64[ns]").astype(np.int64)) / 1e9
-    if isinstance(t, (_dt.datetime, _dt.date, str)):
-        try:
-            ts = pd.Timestamp(t)
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"Timestamp t={t!r} cannot be parsed: {exc}. Give an ISO 8601 string, a datetime or "
-                            "seconds since the epoch.") from None
-        if ts is pd.NaT:
-            return float("nan")
-        if ts.tzinfo is not None:
-            ts = ts.tz_convert("UTC").tz_localize(None)
-        return ts.value / 1e9
-    raise DataError(f"Timestamp t must be a datetime, a pandas Timestamp, a numpy datetime64, an ISO 8601 string or "
-                    f"seconds since the epoch. Got {type(t).__name__} {t!r}.")
+    if not isinstance(t, (numbers.Real, np.datetime64, _dt.datetime, _dt.date, str)):
+        raise DataError(f"Timestamp t must be a datetime, a pandas Timestamp, a numpy datetime64, an ISO 8601 "
+                        f"string or seconds since the epoch. Got {type(t).__name__} {t!r}.")
+    return float(parse_times([t], name="t")[0])
 
 
 def to_seconds_array(t: Any, n: int) -> np.ndarray:
@@ -97,21 +82,7 @@ def to_seconds_array(t: Any, n: int) -> np.ndarray:
     if arr.ndim != 1 or len(arr) != n:
         raise DataError(f"Timestamps t must be one per row: got shape {arr.shape} for {n} rows. "
                         "Pass a 1-D sequence as long as the data.")
-    if arr.dtype.kind == "M":
-        out = arr.astype("datetime64[ns]").astype(np.int64).astype(np.float64) / 1e9
-        out[np.isnat(arr)] = np.nan
-        return out
-    if arr.dtype.kind in "iuf":
-        return arr.astype(np.float64)
-    try:
-        idx = pd.to_datetime(pd.Series(arr), utc=True, errors="raise")
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"Timestamps t cannot be parsed ({exc}). Give datetimes, ISO 8601 strings or seconds "
-                        "since the epoch.") from None
-    out = idx.dt.tz_localize(None).to_numpy().astype("datetime64[ns]")
-    res = out.astype(np.int64).astype(np.float64) / 1e9
-    res[np.isnat(out)] = np.nan
-    return res
+    return parse_times(arr, name="t")
 
 
 # Epoch-number cut points on the median magnitude of the finite values of a column.
@@ -120,8 +91,8 @@ _AMBIGUOUS = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(.*)$")
 
 
 def _fail(name: str, i: int, value: Any, extra: str = "") -> DataError:
-    msg = (f"Column {name!r} row {i} holds {value!r}, which is not a timestamp{extra}. Use ISO 8601 "
-           "(2024-01-01T12:00:00), seconds since the epoch, or pass time_format= (for example '%d/%m/%Y').")
+    msg = (f"Column {name!r} row {i} holds {value!r}, which is not a timestamp (it cannot be parsed{extra}). "
+           "Use ISO 8601 (2024-01-01T12:00:00), seconds since the epoch, or pass time_format= ('%d/%m/%Y').")
     return DataError(msg)
 
 
@@ -260,6 +231,13 @@ def parse_times(values: Any, *, time_format: str | None = None, name: str = "tim
             arr = arr.reshape(1)
         series = pd.Series(arr if arr is not None else list(values), dtype=None if arr is not None else object)
     dtype = series.dtype
+    if time_format is None and len(series) and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        try:  # fast path: a whole column of ISO 8601 text (never ambiguous); anything else goes below
+            fast = pd.to_datetime(series, utc=True, format="ISO8601")
+            if not (fast.isna() & series.notna()).any():
+                return _series_us(fast) / 1e6
+        except (ValueError, TypeError, OverflowError, NotImplementedError, pd.errors.OutOfBoundsDatetime):
+            pass
     if dtype.kind == "b":
         raise DataError(f"Column {name!r} holds booleans, not timestamps. Give datetimes, ISO 8601 strings or "
                         "seconds since the epoch.")
