@@ -143,12 +143,15 @@ def test_debug_shows_traceback(csvs):
     assert r.returncode == 2 and "Traceback" in r.stderr
 
 
-def test_non_utf8_csv(model_path, csvs):
-    """A CSV with bytes that are not UTF-8 is read with replacement characters."""
+def test_non_utf8_csv(model_path, csvs, capsys):
+    """A CSV with bytes that are not UTF-8 is refused naming the line, never read with replacement characters."""
     raw = "title,description,service\nimprimante cass\xe9e,\xe9cran noir,vpn-gw\n".encode("latin-1")
     (csvs / "latin1.csv").write_bytes(raw)
     assert main(["triage", "predict", "--model", str(model_path), "--data", str(csvs / "latin1.csv"),
-                 "--output", str(csvs / "o.csv")]) == 0
+                 "--output", str(csvs / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "is not utf-8 text (byte 0xe9 on line 2)" in err and "Convert it to UTF-8" in err
+    assert not (csvs / "o.csv").exists()
 
 
 def test_closed_pipe_stops_quietly(model_path, csvs, monkeypatch, capsys):

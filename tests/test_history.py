@@ -268,7 +268,7 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path, capsys, tickets):
     tickets.to_csv(clash, index=False)
     before = clash.read_bytes()
     assert main(["history", "--data", str(clash), "--out", str(own)]) == 2
-    assert "would overwrite the input" in capsys.readouterr().err
+    assert "is also an input" in capsys.readouterr().err
     assert clash.read_bytes() == before
 
 

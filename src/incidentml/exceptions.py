@@ -12,7 +12,9 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 __all__ = [
     "IncidentMLError",
+    "IgnoredColumnsWarning",
     "IncidentMLWarning",
+    "LabelMismatchWarning",
     "InvalidParameterError",
     "ModelFileError",
     "NotFittedError",
@@ -21,6 +23,7 @@ __all__ = [
     "PerformanceWarning",
     "RareClassWarning",
     "SkippedRowsWarning",
+    "SkippedTargetWarning",
 ]
 
 
@@ -173,4 +176,54 @@ class SkippedRowsWarning(IncidentMLWarning):
     Traceback (most recent call last):
     ...
     incidentml.exceptions.SkippedRowsWarning: 3 rows have no timestamp
+    """
+
+
+class IgnoredColumnsWarning(IncidentMLWarning):
+    """Some input columns were not used (the message names them, and why: text, or true/false values).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("ignoring bool column(s) 'label' (true/false values are not metrics)",
+    ...                   IgnoredColumnsWarning)
+    >>> caught[0].category.__name__, issubclass(IgnoredColumnsWarning, IncidentMLWarning)
+    ('IgnoredColumnsWarning', True)
+    """
+
+
+class SkippedTargetWarning(IncidentMLWarning):
+    """A target was left out of an evaluation because its label column is not in the data.
+
+    :meth:`TriageModel.evaluate <incidentml.TriageModel.evaluate>` raises instead with ``strict=True``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", SkippedTargetWarning)
+    ...     warnings.warn("target 'team' not evaluated: column 'team' is not in the data", SkippedTargetWarning)
+    Traceback (most recent call last):
+    ...
+    incidentml.exceptions.SkippedTargetWarning: target 'team' not evaluated: column 'team' is not in the data
+    """
+
+
+class LabelMismatchWarning(IncidentMLWarning):
+    """Some true labels are not the model's labels but match one when case and spaces are ignored.
+
+    They are scored as wrong (never remapped silently); when most labels are like that,
+    :meth:`TriageModel.evaluate <incidentml.TriageModel.evaluate>` raises :class:`DataError` instead.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("2 of 40 labels differ from the model's only by case: 'Network' (model: 'network')",
+    ...                   LabelMismatchWarning)
+    >>> caught[0].category.__name__
+    'LabelMismatchWarning'
     """

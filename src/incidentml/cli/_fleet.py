@@ -7,11 +7,9 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from ..utils import atomic_write_text
-from ._common import CLIError
+from ._common import CLIError, _clean, add_strict_option, atomic_output, check_output_path
 from ._metrics import check_detector
 
 __all__ = ["add_fleet_options", "open_scheduler", "register", "run_long_incidents"]
@@ -51,6 +49,7 @@ def register(jobs: Any) -> None:
     p.add_argument("--chunk-rows", type=int, default=None, metavar="N",
                    help="rows read at a time in-process (default 2,000,000): memory grows with it")
     add_fleet_options(p)
+    add_strict_option(p)
     p.set_defaults(func=_score)
 
 
@@ -104,17 +103,47 @@ def _score(args: Any) -> int:
         extra["threshold"] = args.threshold
     if args.chunk_rows is not None:
         extra["chunk_rows"] = args.chunk_rows
-    with open_scheduler(args.scheduler, args.workers) as client:
+    from ..fleet import expand_inputs
+
+    check_output_path(args.output, "--output", expand_inputs(args.input))
+    with _reading(args), open_scheduler(args.scheduler, args.workers) as client:
         summary = score_files(args.input, args.output, args.detector, series_col=args.series_col,
                               time_col=args.time_col, value_col=args.value_col, entity_col=args.entity_col,
-                              state=args.state, n_jobs=args.workers or -1, scheduler=client, **extra)
+                              state=args.state, n_jobs=args.workers or -1, scheduler=client, strict=args.strict,
+                              **extra)
     skipped = sum(summary["skipped"].values())
     state = summary["state"]
-    sys.stderr.write(f"incidentml: scored {summary['rows']} rows of {summary['series']} series; "
-                     f"{summary['anomalies']} at or above the threshold; {skipped} row(s) not used; wrote "
-                     f"{summary['output']}" + (f"; state {state['path']} (generation {state['generation']})"
-                                                if state else "") + "\n")
+    rows = f"{summary['rows']}" if not skipped else f"{summary['rows'] - skipped} of {summary['rows']}"
+    sys.stderr.write(f"incidentml: scored {rows} rows of {summary['series']} series; {summary['anomalies']} at "
+                     f"or above the threshold; {skipped} "
+                     f"row(s) not used{_reasons(summary['skipped'])}; wrote {summary['output']}"
+                     + (f"; state {state['path']} (generation {state['generation']})" if state else "") + "\n")
     return 0
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    """`` (2 with no series id, 1 with no timestamp)`` for the summary line."""
+    reasons = {"no_series": "no series id or entity", "no_time": "no timestamp",
+               "stale": "a time not newer than the saved state"}
+    parts = [f"{n} with {reasons.get(k, k)}" for k, n in counts.items() if n]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+@contextlib.contextmanager
+def _reading(args: Any) -> Iterator[None]:
+    """Input and output failures of the fleet readers and writers as one line naming the path."""
+    import errno
+
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"--input: '{args.input}' is not UTF-8 text ({exc.reason} at byte {exc.start}). Convert it to "
+                       "UTF-8.") from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+            raise CLIError(f"--output: cannot write '{args.output}' ({exc.strerror}); the previous file, if any, is "
+                           "unchanged.") from None
+        raise
 
 
 def run_long_incidents(args: Any, predictor_params: dict[str, Any]) -> int:
@@ -124,13 +153,11 @@ def run_long_incidents(args: Any, predictor_params: dict[str, Any]) -> int:
     check_detector(args.detector)
     _check_workers(args.workers)
     files = expand_inputs(args.input)
-    out = Path(args.output)
-    if any(out.resolve() == f.resolve() for f in files):
-        raise CLIError(f"--output: '{out}' is also an input; write the incidents to another file.")
+    out = check_output_path(args.output, "--output", files)
     cols = [args.series_col, args.time_col, args.value_col] + ([args.entity_col] if args.entity_col else [])
     kw = dict(series_col=args.series_col, time_col=args.time_col, value_col=args.value_col,
-              entity_col=args.entity_col, **predictor_params)
-    with open_scheduler(args.scheduler, args.workers) as client:
+              entity_col=args.entity_col, strict=getattr(args, "strict", False), **predictor_params)
+    with _reading(args), open_scheduler(args.scheduler, args.workers) as client:
         if client is not None:
             incidents = predict_incidents(read_dask(files, cols), args.detector, state=args.state, **kw)
         else:
@@ -138,9 +165,12 @@ def run_long_incidents(args: Any, predictor_params: dict[str, Any]) -> int:
 
             frame = pd.concat(list(iter_chunks(files, cols)), ignore_index=True)
             incidents = predict_incidents(frame, args.detector, state=args.state, n_jobs=args.workers or -1, **kw)
-    atomic_write_text(out, "".join(json.dumps(row, default=str) + "\n" for row in incidents.to_dict("records")))
+    with atomic_output(out, "--output") as fh:
+        for row in incidents.to_dict("records"):
+            fh.write(json.dumps(_clean(row), default=str, allow_nan=False) + "\n")
     n_open = int((incidents["status"] == "open").sum()) if len(incidents) else 0
+    counts = incidents.attrs.get("skipped", {})
     sys.stderr.write(f"incidentml: {len(incidents)} incident(s) ({n_open} still open) from "
-                     f"{incidents['entity'].nunique() if len(incidents) else 0} entit(ies) with incidents; wrote "
-                     f"{out}\n")
+                     f"{incidents['entity'].nunique() if len(incidents) else 0} entit(ies) with incidents; "
+                     f"{sum(counts.values())} row(s) not used{_reasons(counts)}; wrote {out}\n")
     return 0

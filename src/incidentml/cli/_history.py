@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..utils import atomic_write_text
-from ._common import CLIError, read_table
+from ..exceptions import SkippedRowsWarning
+from ._common import CLIError, Notes, add_strict_option, check_output_path, read_table, write_output_text
 
 __all__ = ["register"]
 
@@ -50,10 +50,13 @@ def register(jobs: Any) -> None:
                    help="similarity at which two incidents are the same problem (default 0.6)")
     p.add_argument("--incident", action="append", metavar="ID", default=[],
                    help="also write post_incident_<ID>.md for this incident id (repeatable)")
+    p.add_argument("--encoding", default=None,
+                   help="text encoding of a CSV --data (default: UTF-8; a file that is not is refused), e.g. latin-1")
+    add_strict_option(p)
     p.set_defaults(func=_history)
 
 
-def _read(path: Path) -> tuple[pd.DataFrame, int]:
+def _read(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, int]:
     if path.suffix.lower() in _JSONL:
         from ..history import read_incidents
 
@@ -65,7 +68,7 @@ def _read(path: Path) -> tuple[pd.DataFrame, int]:
         if frame.empty:
             raise CLIError(f"--data: '{path}' holds no incidents (one JSON object with an 'entity' per line).")
         return frame, int(frame.attrs.get("skipped", 0))
-    return read_table(path), 0
+    return read_table(path, encoding=encoding, encoding_option="--encoding"), 0
 
 
 def _unreadable(col: pd.Series) -> int:
@@ -105,21 +108,33 @@ def _history(args: argparse.Namespace) -> int:
         pd.tseries.frequencies.to_offset(args.freq)
     except ValueError:
         raise CLIError(f"--freq: {args.freq!r} is not a pandas period (use D, W, M, Q or Y).") from None
-    frame, skipped_lines = _read(data)
+    names = ["recurring", "counts_category", "counts_team", "counts_priority", "time_to_resolve", "top_entities",
+             "top_metrics"]
+    planned = [out / f"{n}.csv" for n in names] + [out / "summary.md"]
+    planned += [out / f"post_incident_{_safe(i)}.md" for i in args.incident]
+    if out.exists():  # every file this run may write, checked before any work
+        for target in planned:
+            check_output_path(target, "--out", [data])
+    frame, skipped_lines = _read(data, args.encoding)
     cols = HistoryColumns(id_col=args.id_col, text=args.text, time_col=args.time_col,
                           resolved_col=args.resolved_col, category_col=args.category_col, team_col=args.team_col,
                           priority_col=args.priority_col, resolution_col=args.resolution_col).resolve(frame)
     if not cols.text:
         shown = ", ".join(repr(str(c)) for c in list(frame.columns)[:12])
         raise CLIError(f"--text: no text column found in '{data}' (columns: {shown}). Name one with --text COL.")
-    notes = []
+    notes: list[str] = []
+    strict = Notes(args.strict, f"--data '{data}'")
     if skipped_lines:
         notes.append(f"skipped {skipped_lines} line(s) that are not incident objects")
+        if args.strict:
+            strict.add(notes[-1], SkippedRowsWarning)
     has_text = frame[cols.text].astype(str).where(frame[cols.text].notna(), "").apply(
         lambda s: s.str.strip().str.len() > 0).any(axis=1)
     n_empty = int((~has_text).sum())
     if n_empty:
         notes.append(f"skipped {n_empty} row(s) with no text in {', '.join(cols.text)}")
+        if args.strict:
+            strict.add(notes[-1], SkippedRowsWarning)
         frame = frame[has_text.to_numpy()].reset_index(drop=True)
     if frame.empty:
         raise CLIError(f"--data: no usable rows in '{data}' ({'; '.join(notes) or 'the file has no rows'}).")
@@ -128,10 +143,15 @@ def _history(args: argparse.Namespace) -> int:
             bad = _unreadable(frame[col])
             if bad:
                 notes.append(f"{bad} row(s) have an unreadable {role} time in {col!r} (left out of the time tables)")
+                if args.strict:
+                    strict.add(notes[-1], SkippedRowsWarning)
     for note in notes:
         sys.stderr.write(f"incidentml: note: {note}\n")
 
-    out.mkdir(exist_ok=True)
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"--out: cannot create the folder '{out}' ({exc.strerror}).") from None
     tables: dict[str, pd.DataFrame] = {}
     tables["recurring"] = recurring_incidents(frame, threshold=args.threshold, text=cols.text, id_col=cols.id_col,
                                               time_col=cols.time_col, category_col=cols.category_col,
@@ -157,16 +177,16 @@ def _history(args: argparse.Namespace) -> int:
 
     targets = [out / f"{name}.csv" for name in tables] + [out / "summary.md"]
     targets += [out / f"post_incident_{_safe(i)}.md" for i, _ in summaries]
-    if any(t.resolve() == data.resolve() for t in targets):
-        raise CLIError(f"--out: writing into '{out}' would overwrite the input '{data}'. Choose another folder.")
+    for target in targets:
+        check_output_path(target, "--out", [data])
     written = []
     for name, table in tables.items():
         path = out / f"{name}.csv"
-        atomic_write_text(path, table.to_csv(index=False))
+        write_output_text(path, table.to_csv(index=False), "--out")
         written.append(path)
     for ident, s in summaries:
         path = out / f"post_incident_{_safe(ident)}.md"
-        atomic_write_text(path, s.to_markdown())
+        write_output_text(path, s.to_markdown(), "--out")
         written.append(path)
     md = [f"# Incident history: {data.name}", "",
           f"{len(frame)} incidents used" + (f" ({'; '.join(notes)})" if notes else "") + ".", "",
@@ -190,7 +210,7 @@ def _history(args: argparse.Namespace) -> int:
     if summaries:
         md += ["", "## Post-incident summaries", ""] + [f"- post_incident_{_safe(i)}.md" for i, _ in summaries]
     summary_path = out / "summary.md"
-    atomic_write_text(summary_path, "\n".join(md) + "\n")
+    write_output_text(summary_path, "\n".join(md) + "\n", "--out")
     written.append(summary_path)
     print(f"history of {len(frame)} incidents from {data}: {len(rec)} recurring group(s); wrote "
           f"{len(written)} file(s) to {out}:")

@@ -7,7 +7,7 @@ import math
 import sys
 from typing import Any
 
-from ._common import CLIError, parse_pairs
+from ._common import CLIError, _clean, atomic_output, parse_pairs
 from ._fleet import add_fleet_options, run_long_incidents
 from ._metrics import add_metric_options, check_detector, check_output, read_metrics
 
@@ -64,25 +64,28 @@ def _incidents(args: Any) -> int:
     if not args.horizon > 0:
         raise CLIError(f"--horizon must be a positive number of minutes. Got {args.horizon:g}.")
     limits = _limits(args.limit)
-    path = check_output(args.output)
     if args.series_col is not None or args.state is not None or args.scheduler is not None:
         args.series_col = args.series_col or "series_id"
         return run_long_incidents(args, {"combine": args.combine, "limits": limits or None,
                                          "horizon": args.horizon * 60.0})
-    frame, metrics = read_metrics(args, entity_col=args.entity_col)
+    path = check_output(args.output, [args.input])
+    if args.jobs == 0 or args.jobs < -1:
+        raise CLIError(f"--jobs must be a positive number of processes, or -1 for all cores. Got {args.jobs}.")
+    table = read_metrics(args, entity_col=args.entity_col)
+    metrics = table.metrics
     unknown = [m for m in limits if m not in metrics]
     if unknown:
         raise CLIError(f"--limit: metric {unknown[0]!r} is not a numeric column of '{args.input}'.")
     predictor = IncidentPredictor(args.detector, combine=args.combine, limits=limits or None,
                                   horizon=args.horizon * 60.0)
-    if args.jobs == 0 or args.jobs < -1:
-        raise CLIError(f"--jobs must be a positive number of processes, or -1 for all cores. Got {args.jobs}.")
-    incidents = predictor.run(frame, time_col=args.time_col, entity_col=args.entity_col, metrics=metrics,
-                              n_jobs=args.jobs)
-    with path.open("w", encoding="utf-8") as fh:
+    incidents = predictor.run(table.data[table.used], time_col=args.time_col, entity_col=args.entity_col,
+                              metrics=metrics, n_jobs=args.jobs)
+    with atomic_output(path, "--output") as fh:
         for inc in incidents:
-            fh.write(json.dumps(inc.to_dict()) + "\n")
+            fh.write(json.dumps(_clean(inc.to_dict()), allow_nan=False) + "\n")
     n_open = sum(1 for i in incidents if i.status == "open")
-    sys.stderr.write(f"incidentml: {len(incidents)} incident(s) ({n_open} still open) from {len(frame)} rows of "
-                     f"{len(metrics)} metric(s); wrote {path}\n")
+    n_used, n = int(table.used.sum()), len(table.frame)
+    rows = f"{n} rows" if n_used == n else f"{n_used} of {n} rows"
+    sys.stderr.write(f"incidentml: {len(incidents)} incident(s) ({n_open} still open) from {rows} of "
+                     f"{table.describe()}{table.notes.summary()}; wrote {path}\n")
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import SkippedRowsWarning
-from ._common import CLIError, read_table
+from ._common import CLIError, add_trust_option, check_output_path, read_table
 
 __all__ = ["register"]
 
@@ -51,25 +51,19 @@ def register(jobs: Any) -> None:
                    help="incidents report: incidents drawn in full, most severe first (default 20; the rest are "
                         "listed)")
     p.add_argument("--title", default=None, help="the page's title")
+    add_trust_option(p)
     p.set_defaults(func=_report)
 
 
 def _out_path(args: argparse.Namespace, inputs: list[str]) -> Path:
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise CLIError(f"--out: folder '{out.parent}' does not exist. Create it first.")
-    if out.is_dir():
-        raise CLIError(f"--out: '{out}' is a folder; give a file name such as report.html.")
-    for given in inputs:
-        if Path(given).exists() and Path(given).resolve() == out.resolve():
-            raise CLIError(f"--out: '{out}' is also an input of the report; write the report to another file.")
-    return out
+    """``--out`` checked before any work: a regular file or a new one, in a folder that exists, never an input."""
+    return check_output_path(args.out, "--out", [i for i in inputs if i])
 
 
-def _load_model(path: str) -> Any:
+def _load_model(path: str, trusted: bool = False) -> Any:
     from ..triage import TriageModel
 
-    return TriageModel.load(path)
+    return TriageModel.load(path, trusted=trusted)
 
 
 def _read_incidents(path: str) -> tuple[list[dict[str, Any]], int]:
@@ -145,7 +139,7 @@ def _triage_report(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise CLIError(f"--top must be a positive number of tickets. Got {args.top}.")
     out = _out_path(args, [args.model, args.data])
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.trust_model)
     frame = read_table(args.data)
     if frame.empty:
         raise CLIError(f"--data: '{args.data}' has a header but no rows.")
@@ -176,7 +170,7 @@ def _incidents_report(args: argparse.Namespace) -> int:
                            f"{', '.join(map(str, list(frame.columns)[:10]))}). Name it with {opt}.")
     if frame.empty:
         raise CLIError(f"--input: '{args.input}' has a header but no rows.")
-    model = _load_model(args.model) if args.model else None
+    model = _load_model(args.model, args.trust_model) if args.model else None
     windows = _read_windows(args.windows) if args.windows else None
     margin = None if args.early_margin is None else args.early_margin * 60.0
     if margin is not None and margin < 0:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from ._common import CLIError, parse_pairs, print_table, read_table, require_columns, write_json
+from ._common import (
+    add_trust_option,
+    atomic_output,
+    check_output_path,
+    parse_pairs,
+    print_table,
+    read_table,
+    require_columns,
+    write_json,
+)
 
 __all__ = ["register"]
 
@@ -58,20 +66,22 @@ def register(jobs: Any) -> None:
     predict.add_argument("--data", required=True, help="CSV of incidents to triage")
     predict.add_argument("--output", required=True, help="CSV to write: every input row, in order, plus "
                                                           "NAME, NAME_confidence, NAME_abstain per target")
+    add_trust_option(predict)
     predict.set_defaults(func=_predict)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a trained model on labelled incidents")
     evaluate.add_argument("--model", required=True, help="model file written by 'triage train'")
     evaluate.add_argument("--data", required=True, help="CSV of labelled incidents (same label columns as training)")
     evaluate.add_argument("--json", metavar="PATH", help="also write the metrics as JSON")
+    add_trust_option(evaluate)
     evaluate.set_defaults(func=_evaluate)
     triage.set_defaults(func=None, _parser=triage)
 
 
-def _load(path: str) -> Any:
+def _load(path: str, trusted: bool = False) -> Any:
     from ..triage import TriageModel
 
-    return TriageModel.load(path)
+    return TriageModel.load(path, trusted=trusted)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -83,9 +93,7 @@ def _train(args: argparse.Namespace) -> int:
         ordinal = {}
         for name, labels in parse_pairs(args.ordinal, "--ordinal").items():
             ordinal[name] = [s.strip() for s in labels.split(",") if s.strip()]
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise CLIError(f"--out: folder '{out.parent}' does not exist. Create it first.")
+    out = check_output_path(args.out, "--out", [args.data])  # before the training, not after it
     frame = read_table(args.data)
     require_columns(frame, args.text, "--text")
     require_columns(frame, list(targets.values()), "--target")
@@ -115,10 +123,8 @@ def _model_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    model = _load(args.model)
-    out = Path(args.output)
-    if not out.parent.exists():
-        raise CLIError(f"--output: folder '{out.parent}' does not exist. Create it first.")
+    out = check_output_path(args.output, "--output", [args.data, args.model])
+    model = _load(args.model, args.trust_model)
     frame = read_table(args.data)
     pred = model.predict(frame)
     result = frame.copy()
@@ -128,7 +134,8 @@ def _predict(args: argparse.Namespace) -> int:
             sys.stderr.write(f"incidentml: note: input column {col!r} kept as {col + '_input'!r}\n")
     for col in pred.columns:
         result[col] = pred[col].to_numpy()
-    result.to_csv(out, index=False)
+    with atomic_output(out, "--output") as fh:
+        result.to_csv(fh, index=False)
     n_abstain = {n: int(pred[f"{n}_abstain"].sum()) for n in model.heads_}
     print(f"triaged {len(frame)} tickets -> {out}; handed to a human: "
           + ", ".join(f"{n} {k}" for n, k in n_abstain.items()))
@@ -136,7 +143,9 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    model = _load(args.model)
+    if args.json:
+        check_output_path(args.json, "--json", [args.data, args.model])
+    model = _load(args.model, args.trust_model)
     frame = read_table(args.data)
     reports = model.evaluate(frame)
     rows = []
