@@ -27,7 +27,14 @@ from incidentml.anomaly import (
 )
 from incidentml.anomaly._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params, tail_score
 from incidentml.anomaly._robust import robust_kernel
-from incidentml.exceptions import DataError, InvalidParameterError, ModelFileError, PerformanceWarning, SchemaError
+from incidentml.exceptions import (
+    DataError,
+    IgnoredColumnsWarning,
+    InvalidParameterError,
+    ModelFileError,
+    PerformanceWarning,
+    SchemaError,
+)
 from incidentml.utils import as_columns, as_point, to_seconds, to_seconds_array
 
 
@@ -137,22 +144,34 @@ def test_bounded_state():
     assert sum(a.nbytes for st_ in det.states_.values() for a in st_) == size
 
 
-def _frame(n=800):
+def _frame(n=800, host=False):
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=n, freq="min"),
-                       "cpu": rng.normal(50, 2, n), "mem": rng.normal(70, 1, n), "host": "web-1"})
+                       "cpu": rng.normal(50, 2, n), "mem": rng.normal(70, 1, n)})
+    if host:
+        df["host"] = "web-1"
     df.loc[700, "cpu"] = 95
     return df
 
 
 def test_score_frame_orders_by_time_and_keeps_rows():
-    df = _frame()
+    df = _frame(host=True)
     shuffled = df.sample(frac=1.0, random_state=0)
-    a = score_frame(df)
-    b = score_frame(shuffled).loc[df.index]
+    with pytest.warns(IgnoredColumnsWarning, match=r"not metrics, not used: 'host' \(text\)"):
+        a = score_frame(df)
+    b = score_frame(shuffled, metrics=["cpu", "mem"]).loc[df.index]
     pd.testing.assert_frame_equal(a, b)
     assert a.loc[700, "top_metric"] == "cpu" and a.loc[700, "is_anomaly"]
     assert a["score"].between(0, 1).all()
+
+
+def test_bool_columns_are_not_metrics_unless_named():
+    """A true/false column is never scored by default (the same rule as the command line), and is named."""
+    df = _frame().assign(maintenance=lambda d: d.index % 7 == 0)
+    with pytest.warns(IgnoredColumnsWarning, match=r"'maintenance' \(true/false\)"):
+        a = score_frame(df)
+    pd.testing.assert_frame_equal(a, score_frame(df, metrics=["cpu", "mem"]))
+    assert set(a["top_metric"]) <= {"cpu", "mem"}
 
 
 def test_score_frame_errors():
@@ -160,7 +179,7 @@ def test_score_frame_errors():
     with pytest.raises(SchemaError, match="Time column 'ts'"):
         score_frame(df, time_col="ts")
     with pytest.raises(SchemaError, match="no numeric metric column"):
-        score_frame(df[["timestamp", "host"]])
+        score_frame(df.assign(host="web-1")[["timestamp", "host"]])
     bad = df.copy()
     bad["timestamp"] = bad["timestamp"].astype(str)
     bad.loc[3, "timestamp"] = "not a time"

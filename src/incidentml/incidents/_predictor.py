@@ -42,7 +42,7 @@ from sklearn.base import BaseEstimator
 from .._validation import Interval, Options, validate_params
 from ..anomaly import AnomalyDetector, make_detector
 from ..exceptions import DataError, InvalidParameterError, SchemaError
-from ..utils import PersistenceMixin, as_point, column_seconds, to_seconds
+from ..utils import PersistenceMixin, as_point, column_seconds, metric_columns, to_seconds
 from ._incident import SEVERITY_RULES, EventKind, Incident, IncidentEvent
 
 if TYPE_CHECKING:
@@ -658,7 +658,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             if col is not None and col not in frame.columns:
                 raise SchemaError(f"Column {col!r} ({opt}) is not in the data (columns: {list(frame.columns)[:10]}).")
         if metrics is None:
-            metrics = [c for c in frame.columns if c not in (time_col, entity_col) and frame[c].dtype.kind in "biuf"]
+            metrics = metric_columns(frame, exclude=[time_col, entity_col])
         if not metrics:
             raise SchemaError("The data has no numeric metric column besides the time and entity columns.")
 

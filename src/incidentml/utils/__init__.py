@@ -7,7 +7,7 @@ command line can all build on it.
   float seconds since the epoch (NaN = unknown).
 - Points: :func:`as_point` (one ``x`` dict) and :func:`as_columns` (a batch).
 - Schemas: :class:`LongSchema` (``series_id``, ``timestamp``, ``value``), :func:`validate_long_frame`,
-  :func:`validate_metric_frame`, :func:`column_seconds`, :func:`require_columns`.
+  :func:`validate_metric_frame`, :func:`metric_columns`, :func:`column_seconds`, :func:`require_columns`.
 - Model files: :func:`save_model_file`, :func:`load_model_file`, :func:`read_manifest` and
   :class:`PersistenceMixin` (``save``/``load`` of every model type).
 - Output files: :func:`atomic_write_text` (a temporary file, fsynced, renamed: never a half file).
@@ -16,7 +16,14 @@ command line can all build on it.
 from ._files import atomic_write_text
 from ._persistence import PersistenceMixin, load_model_file, read_manifest, save_model_file
 from ._points import as_columns, as_point
-from ._schema import LongSchema, column_seconds, require_columns, validate_long_frame, validate_metric_frame
+from ._schema import (
+    LongSchema,
+    column_seconds,
+    metric_columns,
+    require_columns,
+    validate_long_frame,
+    validate_metric_frame,
+)
 from ._time import parse_times, to_seconds, to_seconds_array
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "as_point",
     "atomic_write_text",
     "column_seconds",
+    "metric_columns",
     "load_model_file",
     "parse_times",
     "read_manifest",

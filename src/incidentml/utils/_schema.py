@@ -9,16 +9,19 @@ here, so a missing column or an unreadable timestamp gets the same error everywh
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataError, SchemaError
+from ..exceptions import DataError, IgnoredColumnsWarning, SchemaError
 from ._time import parse_times
 
-__all__ = ["LongSchema", "column_seconds", "require_columns", "validate_long_frame", "validate_metric_frame"]
+__all__ = ["LongSchema", "column_seconds", "metric_columns", "require_columns", "validate_long_frame",
+           "validate_metric_frame"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,55 @@ def column_seconds(frame: pd.DataFrame, time_col: str, *, time_format: str | Non
     return parse_times(frame[time_col], time_format=time_format, name=time_col)
 
 
+def metric_columns(frame: pd.DataFrame, *, exclude: Sequence[Any] = ()) -> list[Any]:
+    """The columns of ``frame`` that are metrics: numeric ones, but not true/false ones.
+
+    The one rule every route uses when the metrics are not named. Columns other than
+    ``exclude`` that are left out (true/false, text, datetimes) are named in an
+    :class:`~incidentml.exceptions.IgnoredColumnsWarning`; pass them explicitly (as numbers) to
+    score them.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A wide frame (one column per metric).
+    exclude : sequence, default=()
+        Columns that are not metrics by role (the time and entity columns); never warned about.
+
+    Returns
+    -------
+    list
+        The metric columns, in the frame's order.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> frame = pd.DataFrame({"t": [0, 60], "cpu": [1.0, 2.0], "up": [True, False]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     print(metric_columns(frame, exclude=["t"]))
+    ['cpu']
+    >>> print(caught[0].message)
+    not metrics, not used: 'up' (true/false); pass metrics= to name the metric columns
+    """
+    skip = {c for c in exclude if c is not None}
+    metrics, ignored = [], []
+    for c in frame.columns:
+        if c in skip:
+            continue
+        kind = frame[c].dtype.kind
+        if kind in "iuf":
+            metrics.append(c)
+        else:
+            why = {"b": "true/false", "M": "datetimes", "m": "durations"}.get(kind, "text")
+            ignored.append(f"{c!r} ({why})")
+    if ignored and metrics:
+        shown = ", ".join(ignored[:6]) + (f" and {len(ignored) - 6} more" if len(ignored) > 6 else "")
+        warnings.warn(f"not metrics, not used: {shown}; pass metrics= to name the metric columns",
+                      IgnoredColumnsWarning, stacklevel=3)
+    return metrics
+
+
 def validate_metric_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp",
                           metrics: Sequence[str] | None = None) -> list[str]:
     """Check a wide metric frame and return its metric columns.
@@ -151,8 +203,18 @@ def validate_metric_frame(frame: pd.DataFrame, *, time_col: str | None = "timest
 
     Examples
     --------
-    >>> validate_metric_frame(pd.DataFrame({"timestamp": [0, 60], "cpu": [1.0, 2.0], "host": ["a", "a"]}))
+    >>> validate_metric_frame(pd.DataFrame({"timestamp": [0, 60], "cpu": [1.0, 2.0], "mem": [3.0, 4.0]}))
+    ['cpu', 'mem']
+
+    Columns that are not numbers (or are true/false) are not metrics, and are named:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     print(validate_metric_frame(pd.DataFrame({"timestamp": [0, 60], "cpu": [1.0, 2.0], "host": ["a", "a"]})))
     ['cpu']
+    >>> type(caught[0].message).__name__
+    'IgnoredColumnsWarning'
     """
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
@@ -160,7 +222,7 @@ def validate_metric_frame(frame: pd.DataFrame, *, time_col: str | None = "timest
         raise SchemaError(f"Time column {time_col!r} is not in the data (columns: {list(frame.columns)[:10]}). "
                           "Name it with time_col / --time-col.")
     if metrics is None:
-        metrics = [c for c in frame.columns if c != time_col and frame[c].dtype.kind in "biuf"]
+        metrics = metric_columns(frame, exclude=[time_col])
     else:
         missing = [m for m in metrics if m not in frame.columns]
         if missing:
