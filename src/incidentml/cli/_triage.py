@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ._common import (
+    add_strict_option,
     add_trust_option,
     atomic_output,
     check_output_path,
@@ -74,6 +75,7 @@ def register(jobs: Any) -> None:
     evaluate.add_argument("--data", required=True, help="CSV of labelled incidents (same label columns as training)")
     evaluate.add_argument("--json", metavar="PATH", help="also write the metrics as JSON")
     add_trust_option(evaluate)
+    add_strict_option(evaluate)
     evaluate.set_defaults(func=_evaluate)
     triage.set_defaults(func=None, _parser=triage)
 
@@ -147,7 +149,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         check_output_path(args.json, "--json", [args.data, args.model])
     model = _load(args.model, args.trust_model)
     frame = read_table(args.data)
-    reports = model.evaluate(frame)
+    reports = model.evaluate(frame, strict=args.strict)
     rows = []
     for name, rep in reports.items():
         rows.append({"target": name, "n": rep.get("n"), "accuracy": rep.get("accuracy"),
@@ -160,6 +162,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     for name, rep in reports.items():
         recalls = ", ".join(f"{k} {v:.2f}" for k, v in rep.get("per_class_recall", {}).items())
         print(f"{name} recall per class: {recalls}")
+        left = [f"{rep[k]} {what}" for k, what in (("n_missing_label", "without a label, not scored"),
+                                                    ("n_unseen_label", "with a label unknown to the model, "
+                                                                       "scored as wrong")) if rep.get(k)]
+        if left:
+            print(f"{name}: rows " + "; ".join(left))
     if args.json:
         write_json({"model": str(args.model), "data": str(args.data), "targets": reports}, args.json)
     return 0

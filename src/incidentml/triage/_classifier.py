@@ -32,6 +32,7 @@ from ._head import (
     _CALIBRATION_MAX_CLASSES,
     _COST_GRID,
     _average_folds,
+    _check_true_labels,
     _documents,
     _fit_svc,
     _fit_temperature,
@@ -935,7 +936,7 @@ class TriageClassifier(BaseTargetClassifier):
         return out
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
+    def evaluate(self, X: Any, y: Any, *, strict: bool = False) -> dict[str, Any]:
         """Metrics of the evaluation guide (section 3) on labelled tickets.
 
         Parameters
@@ -943,8 +944,12 @@ class TriageClassifier(BaseTargetClassifier):
         X : as in :meth:`fit`
             Tickets.
         y : array-like of shape (n_samples,)
-            Their labels; rows with a missing label are left out. A label never seen at
-            training counts as an error.
+            Their labels; rows with a missing label are left out (counted as ``n_missing_label``).
+            A label never seen at training counts as an error (counted as ``n_unseen_label``).
+        strict : bool, default False
+            Raise :class:`~incidentml.exceptions.DataError` instead of warning
+            (:class:`~incidentml.exceptions.LabelMismatchWarning`) when labels differ from the
+            model's only in case or spaces; more than half such labels raise either way.
 
         Returns
         -------
@@ -966,7 +971,13 @@ class TriageClassifier(BaseTargetClassifier):
         y = column_or_1d(y)
         check_consistent_length(empty, y)
         keep = np.array([not _is_missing_label(v) for v in y], dtype=bool)
-        return self._report(Xmat, [_py(v) for v in y[keep]], keep, empty)
+        y_true = [_py(v) for v in y[keep]]
+        _check_true_labels(y_true, self._known_labels(), target="y", strict=strict)
+        return self._report(Xmat, y_true, keep, empty)
+
+    def _known_labels(self) -> list[Any]:
+        """The labels seen at training, including those merged into :attr:`other_label`."""
+        return [*map(_py, self.classes_), *self.head_.merged]
 
     def _report(self, Xmat: Any, y_true: list[Any], keep: np.ndarray, empty: np.ndarray) -> dict[str, Any]:
         """Report on the rows ``keep`` of the encoded tickets; ``y_true`` holds their labels."""
@@ -975,8 +986,12 @@ class TriageClassifier(BaseTargetClassifier):
             y_true = [self.other_label if v in set(h.merged) else v for v in y_true]
         proba, pred, conf = self._outputs(Xmat)
         abstain = (conf < self.threshold_) | empty
-        return classification_report(y_true, self.classes_[pred][keep], proba=proba[keep], classes=list(self.classes_),
-                                     abstain=abstain[keep], order=h.order, n_critical=self.n_critical)
+        known = {str(k) for k in self._known_labels()}
+        counts = {"n_missing_label": int((~keep).sum()), "n_unseen_label": sum(str(v) not in known for v in y_true)}
+        report = classification_report(y_true, self.classes_[pred][keep], proba=proba[keep],
+                                       classes=list(self.classes_), abstain=abstain[keep], order=h.order,
+                                       n_critical=self.n_critical)
+        return report | counts
 
     # ------------------------------------------------------------------ persistence (PersistenceMixin)
     _model_kind = "incidentml.TriageClassifier"

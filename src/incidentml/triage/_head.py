@@ -198,6 +198,38 @@ def _is_missing_label(v: Any) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
+def _check_true_labels(y_true: Sequence[Any], known: Sequence[Any], *, target: str, strict: bool) -> None:
+    """Refuse or warn about true labels that are the model's labels only when case and spaces are ignored.
+
+    Such labels are scored as wrong, never remapped: a warning (:class:`LabelMismatchWarning`) when they
+    are a minority, a :class:`DataError` when they are more than half the labels or ``strict`` is set.
+    """
+    from ..exceptions import DataError, LabelMismatchWarning
+
+    known_set = {str(k) for k in known}
+    folded = {" ".join(str(k).split()).casefold(): str(k) for k in known}
+    near: dict[str, str] = {}
+    n_near = 0
+    for v in y_true:
+        s = str(v)
+        if s in known_set:
+            continue
+        match = folded.get(" ".join(s.split()).casefold())
+        if match is not None:
+            n_near += 1
+            near.setdefault(s, match)
+    if not n_near:
+        return
+    share = n_near / max(len(y_true), 1)
+    examples = ", ".join(f"{a!r} (model: {b!r})" for a, b in list(near.items())[:3])
+    msg = (f"{n_near} of {len(y_true)} labels of target {target!r} ({share:.0%}) differ from the model's labels "
+           f"only in case or spaces: {examples}. They are scored as wrong; write the labels as the model does.")
+    if strict or share > 0.5:
+        raise DataError(msg + ("" if strict else " (More than half the labels are like that, so the scores would "
+                                                 "mean nothing.)"))
+    warnings.warn(msg, LabelMismatchWarning, stacklevel=3)
+
+
 def _documents(frame: pd.DataFrame, text_columns: Sequence[Any], max_chars: int) -> list[str]:
     """One normalised document per row: the non-empty text fields joined by a space."""
     if not len(text_columns):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,11 +18,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm import tqdm
 
 from .._validation import Interval, Options, validate_params
-from ..exceptions import DataError, NotFittedError, SchemaError
+from ..exceptions import DataError, NotFittedError, SchemaError, SkippedTargetWarning
 from ._classifier import TriageClassifier
 from ._features import TicketFeaturizer
 from ._head import (  # noqa: F401  (_Head: model files of 0.2 pickled it under this module)
     KNOWN_PRIORITY_SCALES,
+    _check_true_labels,
     _documents,
     _Head,
     _is_missing_label,
@@ -718,7 +720,8 @@ class TriageModel(BaseTriageClassifier):
         return out
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, X: pd.DataFrame, *, targets: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    def evaluate(self, X: pd.DataFrame, *, targets: Mapping[str, str] | None = None,
+                 strict: bool = False) -> dict[str, dict[str, Any]]:
         """Metrics of the evaluation guide (section 3) per target, on labelled tickets.
 
         Parameters
@@ -727,6 +730,19 @@ class TriageModel(BaseTriageClassifier):
             Tickets with the text columns and the label columns.
         targets : dict, optional
             Target name to label column; default: the columns used at training.
+        strict : bool, default False
+            Raise :class:`~incidentml.exceptions.DataError` instead of warning when a target is left out
+            because its label column is missing (:class:`~incidentml.exceptions.SkippedTargetWarning`)
+            or when labels differ from the model's only in case or spaces
+            (:class:`~incidentml.exceptions.LabelMismatchWarning`; more than half such labels raise
+            either way).
+
+        Returns
+        -------
+        dict
+            Target name to :meth:`TriageClassifier.evaluate` report; rows with a missing label are
+            left out and counted as ``n_missing_label``, labels never seen at training are errors
+            counted as ``n_unseen_label``. Targets whose column is missing are not in the result.
 
         Examples
         --------
@@ -754,13 +770,24 @@ class TriageModel(BaseTriageClassifier):
             msg = (f"None of the label columns {sorted(target_map.values())} is in the data, so nothing can be "
                    "evaluated. Pass labelled tickets.")
             raise SchemaError(msg)
+        missing = {n: c for n, c in target_map.items() if n not in present}
+        if missing:
+            msg = ("Not evaluated, label column not in the data: "
+                   + ", ".join(f"target {n!r} (column {c!r})" for n, c in missing.items())
+                   + f". Columns present: {[str(c) for c in frame.columns][:12]}; "
+                   "pass targets={name: column} to map them.")
+            if strict:
+                raise SchemaError(msg)
+            warnings.warn(msg, SkippedTargetWarning, stacklevel=2)
         Xmat, _, empty = self._prepare(frame)  # features built once for labels and probabilities
         reports = {}
         for n, col in present.items():
             truth = frame[col].tolist()
             keep = np.array([not _is_missing_label(v) for v in truth])
             y_true = [str(v).strip() for v, k in zip(truth, keep, strict=True) if k]
-            reports[n] = self.estimators_[n]._report(Xmat, y_true, keep, empty)
+            est = self.estimators_[n]
+            _check_true_labels(y_true, est._known_labels(), target=n, strict=strict)
+            reports[n] = est._report(Xmat, y_true, keep, empty)
         return reports
 
     # ------------------------------------------------------------------ persistence (PersistenceMixin)
