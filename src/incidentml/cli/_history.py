@@ -9,9 +9,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import SkippedRowsWarning
+from ..utils import parse_times
 from ._common import CLIError, Notes, add_strict_option, check_output_path, read_table, write_output_text
 
 __all__ = ["register"]
@@ -72,12 +74,12 @@ def _read(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, int]:
 
 
 def _unreadable(col: pd.Series) -> int:
-    """Cells that hold something but are not a timestamp (numbers are epoch seconds)."""
+    """Cells that hold something but are not a timestamp (read as every route reads them)."""
     if col.dtype.kind in "iufM" or isinstance(col.dtype, pd.DatetimeTZDtype):
         return 0
-    given = col.notna() & (col.astype(str).str.strip() != "")
-    parsed = pd.to_datetime(col.where(given), utc=True, errors="coerce", format="mixed")
-    return int((given & parsed.isna()).sum())
+    given = (col.notna() & (col.astype(str).str.strip() != "")).to_numpy()
+    parsed = parse_times(col, name=str(col.name), errors="coerce")
+    return int((given & np.isnan(parsed)).sum())
 
 
 def _safe(name: str) -> str:

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError, IncidentMLWarning, InvalidParameterError, SchemaError
+from ..utils import parse_times, seconds_to_datetime64
 
 __all__ = [
     "PROFILES",
@@ -136,7 +137,7 @@ class NABFile:
     def __post_init__(self) -> None:
         ts = np.asarray(self.timestamps)
         if not np.issubdtype(ts.dtype, np.datetime64):
-            ts = np.asarray(pd.to_datetime(ts).to_numpy())
+            ts = seconds_to_datetime64(parse_times(ts, name="timestamps")).reshape(ts.shape)
         values = np.asarray(self.values, dtype=float)
         if ts.ndim != 1 or values.shape != ts.shape:
             raise DataError(
@@ -365,20 +366,12 @@ class NABCorpus:
 
 
 def _parse_times(column: pd.Series, where: str) -> np.ndarray:
+    """NAB timestamps as ``datetime64[us]`` (UTC), read by the library's one time parser."""
     try:
-        parsed = pd.to_datetime(column, format="%Y-%m-%d %H:%M:%S")
-    except (ValueError, TypeError):
-        try:
-            parsed = pd.to_datetime(column, format="ISO8601")
-        except (ValueError, TypeError):
-            bad = next((i for i, v in enumerate(column) if pd.isna(pd.to_datetime(v, errors="coerce"))), 0)
-            raise DataError(
-                f"{where}: timestamp {column.iloc[bad]!r} in data row {bad} (0-based) is not a date-time; "
-                "use 'YYYY-MM-DD HH:MM:SS'."
-            ) from None
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(None)
-    out = parsed.to_numpy(dtype="datetime64[ns]")
+        secs = parse_times(column, name="timestamp")
+    except DataError as exc:
+        raise DataError(f"{where}: {exc} NAB files use 'YYYY-MM-DD HH:MM:SS'.") from None
+    out = seconds_to_datetime64(secs)
     if np.isnat(out).any():
         bad = int(np.flatnonzero(np.isnat(out))[0])
         raise DataError(f"{where}: data row {bad} (0-based) has no timestamp. Every row needs one.")
@@ -493,8 +486,10 @@ def load_nab_corpus(data_dir: str | Path, labels_path: str | Path) -> NABCorpus:
             pair = []
             for stamp in (start, end):
                 try:
-                    t = pd.Timestamp(stamp).to_datetime64().astype("datetime64[ns]")
-                except ValueError:
+                    t = seconds_to_datetime64(parse_times([stamp], name="window"))[0]
+                    if np.isnat(t):
+                        raise ValueError(stamp)
+                except (ValueError, DataError):
                     raise DataError(
                         f"Labels file '{labels_path}': window time {stamp!r} of {key!r} is not a date-time."
                     ) from None

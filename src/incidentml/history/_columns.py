@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import SchemaError
+from ..utils import parse_times, seconds_to_datetime64
 
 __all__ = ["HistoryColumns", "CANDIDATES"]
 
@@ -137,17 +138,16 @@ def resolve_columns(frame: pd.DataFrame, **names: Any) -> HistoryColumns:
 
 
 def times(frame: pd.DataFrame, col: str | None) -> pd.Series:
-    """A column as UTC timestamps (NaT where missing or unreadable); numbers are epoch seconds."""
+    """A column as UTC timestamps, ``datetime64[us, UTC]`` (NaT where missing or unreadable).
+
+    Read by :func:`incidentml.utils.parse_times`, the parser of every route: epoch numbers in the
+    unit their magnitude shows, day-first dates decided from the whole column (or refused),
+    offsets to UTC, 1677 to 9999. Callers count the unreadable cells and report them.
+    """
     if col is None:
-        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-    s = frame[col]
-    if s.dtype.kind in "iuf":
-        return pd.to_datetime(s, unit="s", utc=True, errors="coerce")
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return s.dt.tz_convert("UTC")
-    if s.dtype.kind == "M":
-        return s.dt.tz_localize("UTC")
-    return pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+    secs = parse_times(frame[col], name=str(col), errors="coerce")
+    return pd.Series(seconds_to_datetime64(secs), index=frame.index).dt.tz_localize("UTC")
 
 
 def labels(frame: pd.DataFrame, col: str) -> pd.Series:

@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator
 
 from .._validation import Interval, Options, validate_params
 from ..exceptions import InvalidParameterError
-from ..utils import to_seconds, to_seconds_array
+from ..utils import seconds_to_datetime64, to_seconds, to_seconds_array
 
 __all__ = ["BreachForecast", "BreachForecaster", "fit_breach", "format_duration"]
 
@@ -127,7 +127,7 @@ def _format_range(low: float, high: float) -> str:
 
 
 def _iso(seconds: float) -> str:
-    return pd.Timestamp(round(seconds * 1e9), unit="ns", tz="UTC").isoformat()
+    return pd.Timestamp(seconds_to_datetime64([seconds])[0]).tz_localize("UTC").isoformat()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validation import validate_params
 from ..exceptions import DataError
-from ..utils import to_seconds, to_seconds_array
+from ..utils import seconds_to_datetime64, to_seconds, to_seconds_array
 
 __all__: list[str] = []
 
@@ -93,9 +93,7 @@ def one_second(t: Any, name: str, func: str) -> float:
 def to_dates(secs: Any) -> Any:
     """Epoch seconds (scalar or array) as UTC datetime64 for the x axis (NaN becomes NaT)."""
     arr = np.asarray(secs, dtype=float)
-    ns = np.where(np.isfinite(arr), arr * 1e9, 0).astype(np.int64)
-    out = ns.astype("datetime64[ns]")
-    out = np.where(np.isfinite(arr), out, np.datetime64("NaT"))
+    out = seconds_to_datetime64(arr).reshape(arr.shape)  # microseconds: correct from 1677 to 9999
     return out[()] if out.ndim == 0 else out
 
 

@@ -24,7 +24,7 @@ from ._schema import (
     validate_long_frame,
     validate_metric_frame,
 )
-from ._time import parse_times, to_seconds, to_seconds_array
+from ._time import parse_times, seconds_to_datetime64, to_seconds, to_seconds_array
 
 __all__ = [
     "LongSchema",
@@ -36,6 +36,7 @@ __all__ = [
     "metric_columns",
     "load_model_file",
     "parse_times",
+    "seconds_to_datetime64",
     "read_manifest",
     "require_columns",
     "save_model_file",

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataError
+from ..exceptions import DataError, InvalidParameterError
 
-__all__ = ["parse_times", "to_seconds", "to_seconds_array"]
+__all__ = ["parse_times", "seconds_to_datetime64", "to_seconds", "to_seconds_array"]
 
 
 def to_seconds(t: Any) -> float:
@@ -123,7 +123,7 @@ def _series_us(parsed: pd.Series) -> np.ndarray:
     return _datetimes_us(parsed.to_numpy())
 
 
-def _one_us(v: Any, i: int, name: str, time_format: str | None) -> float:
+def _one_us(v: Any, i: int, name: str, time_format: str | None, errors: str = "raise") -> float:
     try:
         if time_format is not None and isinstance(v, str):
             d = _dt.datetime.strptime(v, time_format)
@@ -131,6 +131,8 @@ def _one_us(v: Any, i: int, name: str, time_format: str | None) -> float:
         else:
             ts = pd.Timestamp(v)
     except (ValueError, TypeError, OverflowError, NotImplementedError, pd.errors.OutOfBoundsDatetime):
+        if errors == "coerce":
+            return float("nan")
         raise _fail(name, i, v, "" if time_format is None else f" in the format {time_format!r}") from None
     if ts is pd.NaT:
         return float("nan")
@@ -172,7 +174,38 @@ def _reorder_day_first(vals: list[Any], name: str) -> list[Any]:
     return out
 
 
-def parse_times(values: Any, *, time_format: str | None = None, name: str = "timestamp") -> np.ndarray:
+def seconds_to_datetime64(seconds: Any) -> np.ndarray:
+    """Float seconds since the epoch as ``datetime64[us]`` (UTC, NaT where NaN), correct from 1677 to 9999.
+
+    The inverse of :func:`parse_times`, for tables and plots: unlike a cast through nanoseconds
+    it never wraps past 2262.
+
+    Parameters
+    ----------
+    seconds : array-like of float
+        Seconds since the Unix epoch; NaN is a missing time.
+
+    Returns
+    -------
+    numpy.ndarray of dtype ``datetime64[us]``
+
+    Examples
+    --------
+    >>> seconds_to_datetime64([0.5, float("nan"), 10413792000.0])
+    array(['1970-01-01T00:00:00.500000',                        'NaT',
+           '2300-01-01T00:00:00.000000'], dtype='datetime64[us]')
+    """
+    x = np.asarray(seconds, dtype=np.float64).reshape(-1)
+    finite = np.isfinite(x) & (np.abs(x) < 9.2e12)  # int64 microseconds hold +-290,000 years
+    us = np.zeros(x.shape, dtype=np.int64)
+    us[finite] = np.round(x[finite] * 1e6).astype(np.int64)
+    out = us.astype("datetime64[us]")
+    out[~finite] = np.datetime64("NaT")
+    return out
+
+
+def parse_times(values: Any, *, time_format: str | None = None, name: str = "timestamp",
+                errors: str = "raise") -> np.ndarray:
     """Parse timestamps of any accepted form into float seconds since the Unix epoch (NaN = missing).
 
     One parser for every route (API, command line, fleet). Values are held as int64 microseconds
@@ -188,6 +221,10 @@ def parse_times(values: Any, *, time_format: str | None = None, name: str = "tim
         must then match it exactly.
     name : str, default="timestamp"
         The column name used in error messages.
+    errors : {"raise", "coerce"}, default="raise"
+        What a cell that is not a timestamp gives: a :class:`DataError` naming its row, or NaN
+        (for callers that count such cells and report them). Ambiguous day-first dates and
+        bools raise either way.
 
     Returns
     -------
@@ -223,6 +260,9 @@ def parse_times(values: Any, *, time_format: str | None = None, name: str = "tim
     >>> parse_times(["25/12/2024", "01/02/2024"])[1]
     np.float64(1706745600.0)
     """
+    if errors not in ("raise", "coerce"):
+        msg = f"The 'errors' parameter of parse_times must be one of 'raise', 'coerce'. Got {errors!r} instead."
+        raise InvalidParameterError(msg)
     if isinstance(values, (pd.Series, pd.Index)):
         series = pd.Series(values).reset_index(drop=True)
     else:
@@ -255,7 +295,8 @@ def parse_times(values: Any, *, time_format: str | None = None, name: str = "tim
     nums = [i for i in present if isinstance(vals[i], numbers.Real) and not isinstance(vals[i], np.datetime64)]
     if nums:
         out[nums] = _epoch_us(np.array([float(vals[i]) for i in nums])) / 1e6
-    rest = [i for i in present if i not in set(nums)] if nums else present
+    numeric = set(nums)
+    rest = [i for i in present if i not in numeric] if nums else present
     if not rest:
         return out
     sub = [vals[i] for i in rest]
@@ -268,6 +309,6 @@ def parse_times(values: Any, *, time_format: str | None = None, name: str = "tim
             parsed = pd.to_datetime(pd.Series(sub, dtype=object), utc=True, format=time_format)
         us = _series_us(parsed)
     except (ValueError, TypeError, OverflowError, NotImplementedError, pd.errors.OutOfBoundsDatetime):
-        us = np.array([_one_us(v, rest[k], name, time_format) for k, v in enumerate(sub)])
+        us = np.array([_one_us(v, rest[k], name, time_format, errors) for k, v in enumerate(sub)])
     out[rest] = us / 1e6
     return out
