@@ -7,14 +7,15 @@ Wide: one row per timestamp, one numeric column per metric of the same entity (t
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._validation import Interval
-from ..exceptions import InvalidParameterError
-from ..utils import LongSchema, column_seconds, validate_long_frame, validate_metric_frame
+from ..exceptions import DataError, InvalidParameterError, SkippedRowsWarning
+from ..utils import LongSchema, as_columns, column_seconds, validate_long_frame, validate_metric_frame
 from ._calibration import DEFAULT_THRESHOLD
 from ._registry import make_detector
 from .base import AnomalyDetector
@@ -34,7 +35,8 @@ def _check_threshold(threshold: float) -> None:
 
 
 def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metrics: list[str] | None = None,
-                detector: str | AnomalyDetector = "default", threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+                detector: str | AnomalyDetector = "default", threshold: float = DEFAULT_THRESHOLD,
+                strict: bool = False) -> pd.DataFrame:
     """Score one entity's metrics, row by row in time order.
 
     Parameters
@@ -49,12 +51,16 @@ def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metr
         A name for :func:`make_detector` or a detector instance (which keeps learning).
     threshold : float, default=0.5
         ``is_anomaly`` is ``score >= threshold``.
+    strict : bool, default=False
+        Raise :class:`~incidentml.exceptions.DataError` instead of warning
+        (:class:`~incidentml.exceptions.SkippedRowsWarning`) when rows have no timestamp.
 
     Returns
     -------
     DataFrame
         Same index and row order as ``frame``, with columns ``score`` (0..1), ``is_anomaly`` and
         ``top_metric`` (the metric with the highest own score; empty when no metric had a value).
+        A row without a timestamp is not scored (the detector never sees it): its ``score`` is NaN.
 
     Examples
     --------
@@ -73,7 +79,9 @@ def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metr
     n = len(frame)
     if time_col is not None:
         secs = column_seconds(frame, time_col)
-        order = np.argsort(np.where(np.isnan(secs), np.inf, secs), kind="stable")
+        timed = ~np.isnan(secs)
+        _report_skipped(frame, ~timed, f"no {time_col!r} (time_col)", strict)
+        order = np.flatnonzero(timed)[np.argsort(secs[timed], kind="stable")]
     else:
         secs = None
         order = np.arange(n)
@@ -86,17 +94,32 @@ def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metr
         top_idx = np.where(has, np.nanargmax(np.where(np.isnan(per_values), -np.inf, per_values), axis=1), -1)
     top = np.array([str(metrics[j]) if j >= 0 else "" for j in top_idx], dtype=object)
     result = pd.DataFrame(index=frame.index)
-    inv = np.empty(n, dtype=np.int64)
-    inv[order] = np.arange(n)
-    result["score"] = scores[inv]
-    result["is_anomaly"] = result["score"].to_numpy() >= threshold
-    result["top_metric"] = top[inv]
+    full = np.full(n, np.nan)
+    full[order] = scores
+    names = np.full(n, "", dtype=object)
+    names[order] = top
+    result["score"] = full
+    result["is_anomaly"] = full >= threshold  # NaN (not scored) is never an anomaly
+    result["top_metric"] = names
     return result
+
+
+def _report_skipped(frame: pd.DataFrame, skipped: np.ndarray, why: str, strict: bool) -> None:
+    """Warn (or with ``strict`` raise) about rows that are not scored, naming how many and the first."""
+    k = int(skipped.sum())
+    if not k:
+        return
+    first = frame.index[int(np.flatnonzero(skipped)[0])]
+    msg = (f"{k} of {len(frame)} rows have {why} (first: row {first!r}); they are not scored (score NaN). "
+           "Fill them in, drop them, or pass strict=True to refuse such input.")
+    if strict:
+        raise DataError(msg)
+    warnings.warn(msg, SkippedRowsWarning, stacklevel=3)
 
 
 def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str = "timestamp",
                value_col: str = "value", detector: str | AnomalyDetector = "default",
-               threshold: float = DEFAULT_THRESHOLD, **params: Any) -> pd.DataFrame:
+               threshold: float = DEFAULT_THRESHOLD, strict: bool = False, **params: Any) -> pd.DataFrame:
     """Score many series in the long format, one fresh detector per series.
 
     Returns the frame's ``id_col``, ``time_col`` and ``value_col`` with ``score`` and
@@ -112,6 +135,10 @@ def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str 
         A name for :func:`make_detector`, or a detector cloned (unfitted) for each series.
     threshold : float, default=DEFAULT_THRESHOLD
         Scores at or above it are anomalies.
+    strict : bool, default=False
+        Raise :class:`~incidentml.exceptions.DataError` instead of warning
+        (:class:`~incidentml.exceptions.SkippedRowsWarning`) when rows have no series or no timestamp;
+        such rows are not scored (``score`` NaN, ``is_anomaly`` False).
     **params
         Hyperparameters for :func:`make_detector` when ``detector`` is a name.
 
@@ -130,13 +157,21 @@ def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str 
     validate_long_frame(frame, LongSchema(series_col=id_col, time_col=time_col, value_col=value_col),
                         options={"series_col": "id_col"})
     _check_threshold(threshold)
+    as_columns(frame[[value_col]])  # every value is checked, also those of rows left out
     out = frame[[id_col, time_col, value_col]].copy()
-    scores = np.zeros(len(frame))
-    for _, idx in frame.groupby(id_col, sort=False).indices.items():
-        part = frame.iloc[idx]
+    ids = frame[id_col]
+    no_id = (ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy()
+    _report_skipped(frame, no_id, f"no {id_col!r} (id_col)", strict)
+    no_time = np.isnan(column_seconds(frame, time_col)) & ~no_id
+    _report_skipped(frame, no_time, f"no {time_col!r} (time_col)", strict)
+    scores = np.full(len(frame), np.nan)
+    keep = np.flatnonzero(~no_id & ~no_time)
+    for _, idx in frame.iloc[keep].groupby(id_col, sort=False).indices.items():
+        rows = keep[idx]
+        part = frame.iloc[rows]
         det = make_detector(detector, **params) if isinstance(detector, str) else _clone(detector)
         res = score_frame(part, time_col=time_col, metrics=[value_col], detector=det, threshold=threshold)
-        scores[idx] = res["score"].to_numpy()
+        scores[rows] = res["score"].to_numpy()
     out["score"] = scores
     out["is_anomaly"] = scores >= threshold
     return out

@@ -105,7 +105,8 @@ def as_columns(X: Any) -> tuple[list[str], np.ndarray]:
             series = X[col]
             if series.dtype.kind not in "biuf":
                 converted = pd.to_numeric(series, errors="coerce")
-                bad = series[converted.isna() & series.notna()]
+                blank = series.astype(str).str.strip() == ""  # an empty cell is a missing point
+                bad = series[converted.isna() & series.notna() & ~blank]
                 if len(bad):
                     raise DataError(f"Metric column {name!r} must be numeric; row {bad.index[0]!r} holds "
                                     f"{bad.iloc[0]!r}. Convert it, or drop the column.")
