@@ -344,3 +344,28 @@ def test_score_frame_takes_every_detector(name):
     out = score_frame(df, detector=make_detector(name))
     assert out.index.equals(df.index) and out["score"].notna().all()
     assert set(out["top_metric"]) <= {"cpu", "mem", ""}
+
+
+def test_a_state_saved_with_fewer_floats_is_extended_on_load():
+    """States of a version whose kernel held fewer floats load with the new floats fresh, same answers."""
+    import pickle
+
+    from incidentml.anomaly import make_detector
+    from incidentml.exceptions import ModelFileError
+
+    x = 50 + np.random.default_rng(0).normal(size=600)
+    det = make_detector("default")
+    det.score_many(x[:400])
+    want = det.score_many(x[400:], learn=False)
+    old = pickle.loads(pickle.dumps(det))
+    key = next(iter(old.states_))
+    full = len(old.states_[key][0])
+    state = old.__getstate__()
+    state["states_"] = {k: [a[:-2] for a in v] for k, v in state["states_"].items()}  # two floats fewer
+    back = type(det).__new__(type(det))
+    back.__setstate__(state)
+    assert len(back.states_[key][0]) == full
+    np.testing.assert_array_equal(back.score_many(x[400:], learn=False), want)
+    state["states_"] = {k: [np.r_[a, 0.0, 0.0, 0.0] for a in v] for k, v in state["states_"].items()}
+    with pytest.raises(ModelFileError, match="newer version"):
+        type(det).__new__(type(det)).__setstate__(state)

@@ -14,13 +14,16 @@ from hypothesis import strategies as st
 
 from incidentml.anomaly import available_detectors, make_detector
 
-#: Families whose one-point influence a winsorised calibration stage bounds (with MOMENTS_CLIP = 3).
-BOUNDED = ["ensemble", "forecast", "multivariate", "robust", "seasonal"]
+#: Families whose one-point influence the calibration stage's isolated winsorising bounds.
+BOUNDED = ["forecast", "multivariate", "seasonal"]
 #: Not bounded yet, each with its reason.
 NOT_BOUNDED = {
-    "default": "its new-extremes range and unclipped likelihood moments keep the outlier; clipping them "
-               "cost 0.2-4.4 NAB points (benchmarks/README.md), so they are left as they are for now",
+    "default": "only its range is bounded (test_default_range_grows_at_most_fourfold): its z-score "
+               "calibration still learns the outlier, winsorising it cost 3 NAB points",
     "likelihood": "an alias of the default detector",
+    "robust": "isolated winsorising lowered its NAB score (13.0 -> 5.6): its calibration must learn the "
+              "large robust z-scores of natural spikes, so it is off for this family",
+    "ensemble": "its robust member is not bounded (the other two are): a later spike loses up to 0.2",
     "hst": "river's HalfSpaceTrees keeps the outlier in its window-based mass counts",
     "hst_raw": "river's HalfSpaceTrees behind a MinMaxScaler: the scaler keeps the outlier's range",
     "loda": "river's LODA histograms keep the outlier's range",
@@ -41,8 +44,6 @@ def test_every_detector_is_listed():
     assert set(BOUNDED) | set(NOT_BOUNDED) == set(available_detectors())
 
 
-@pytest.mark.xfail(strict=True, reason="calibration moments are not winsorised by default "
-                   "(MOMENTS_CLIP = inf): every finite clip measured lowered NAB scores")
 @pytest.mark.parametrize("name", BOUNDED)
 @settings(max_examples=8)
 @given(magnitude=st.floats(1.0, 308.0), negative=st.booleans(), pos=st.integers(160, 1000))
@@ -104,3 +105,64 @@ def test_to_dict_turns_non_finite_numbers_into_none():
     d = inc.to_dict()
     assert d["metrics"][0]["contribution"] is None and d["metrics"][0]["peak"] is None
     assert json.loads(inc.to_json(), parse_constant=_strict)["metrics"][0]["peak"] is None
+
+
+def _calibrate(raw: np.ndarray, isolated_clip: float) -> np.ndarray:
+    from incidentml.anomaly._calibration import LIKELIHOOD_STATE, likelihood_kernel, likelihood_params
+
+    params = np.asarray(likelihood_params(10, 2000, 150, 0.05, isolated_clip), dtype=np.float64)
+    out = np.zeros(len(raw))
+    likelihood_kernel(np.asarray(raw, dtype=np.float64), np.zeros(len(raw)), np.zeros(LIKELIHOOD_STATE), params,
+                      out, True)
+    return out
+
+
+def test_isolated_winsorising_still_learns_a_lasting_change_at_full_speed():
+    """A lasting jump of the raw scores is adapted to as fast as without the winsorising."""
+    from incidentml.anomaly._calibration import ISOLATED_CLIP
+
+    raw = np.abs(np.random.default_rng(3).normal(size=4000))
+    raw[1000:] += 30.0  # a lasting change, not an outlier
+    on, off = _calibrate(raw, ISOLATED_CLIP), _calibrate(raw, math.inf)
+    assert on[1000] >= 0.5 and off[1000] >= 0.5
+    np.testing.assert_allclose(on[1100:], off[1100:], atol=0.02)
+
+
+def test_isolated_winsorising_bounds_one_raw_score():
+    """One raw score of 1e12 (the cap) barely changes a later spike's calibrated score; without it, it blinds."""
+    from incidentml.anomaly._calibration import ISOLATED_CLIP
+
+    raw = np.abs(np.random.default_rng(4).normal(size=3000))
+    raw[2500] = 25.0
+    dirty = raw.copy()
+    dirty[300] = 1e12
+    ref = _calibrate(raw, ISOLATED_CLIP)[2500]
+    assert abs(_calibrate(dirty, ISOLATED_CLIP)[2500] - ref) <= TOLERANCE
+    assert _calibrate(dirty, math.inf)[2500] < 0.1 < ref
+
+
+def _spike_scores(size: float, outlier: float, pos: int) -> tuple[float, float]:
+    base = 50 + np.random.default_rng(1).normal(size=N)
+    base[SPIKE] += size
+    x = base.copy()
+    x[pos] = outlier
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return (float(make_detector("default").score_many(base, _T)[SPIKE]),
+                float(make_detector("default").score_many(x, _T)[SPIKE]))
+
+
+@settings(max_examples=8)
+@given(magnitude=st.floats(1.0, 308.0), negative=st.booleans(), pos=st.integers(160, 1000))
+def test_default_range_grows_at_most_fourfold(magnitude, negative, pos):
+    """After an outlier of any size, a later spike beyond four times the range is still a new extreme."""
+    value = (-1.0 if negative else 1.0) * min(10.0 ** magnitude, 1.7976931348623157e308)
+    ref, got = _spike_scores(22.0, value, pos)
+    assert ref == 1.0 and got == 1.0
+
+
+@pytest.mark.xfail(strict=True, reason="the default detector's z-score calibration still learns a huge value: "
+                   "a later 8-sigma spike inside the stretched range is missed")
+def test_default_smaller_later_spike_survives_a_huge_value():
+    ref, got = _spike_scores(8.0, 1e8, 600)
+    assert ref >= 0.5 and abs(got - ref) <= TOLERANCE

@@ -155,8 +155,9 @@ class RiverDetector(AnomalyDetector):
             msg = (f"The 'settings' parameter of RiverDetector holds an argument the river {self.model!r} "
                    f"model does not take ({exc}). Got {self.settings!r} instead.")
             raise InvalidParameterError(msg) from None
+        # no isolated winsorising: river's models keep an outlier anyway, and it lowered their NAB scores
         self.lik_params_ = np.asarray(likelihood_params(self.short_window, self.history, self.warmup,
-                                                        self.min_std), dtype=np.float64)
+                                                        self.min_std, isolated_clip=math.inf), dtype=np.float64)
         self.lik_state_ = np.zeros(LIKELIHOOD_STATE)
         self.n_seen_ = 0
 

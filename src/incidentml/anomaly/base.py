@@ -535,3 +535,18 @@ class KernelDetector(AnomalyDetector):
         if "states_" in state:
             validate_params(self)
             self._pipeline_ = [(s.kernel, np.asarray(s.params, dtype=np.float64), s) for s in self._stages()]
+            stages = [s for _, _, s in self._pipeline_]
+            for key, arrays in self.states_.items():
+                # a state saved by a version whose stage held fewer floats: the new floats start fresh
+                # (kernels index their state unchecked, so a short state must never reach them)
+                for j, (arr, stage) in enumerate(zip(arrays, stages, strict=True)):
+                    if len(arr) < stage.state_size:
+                        fresh = stage.new_state()
+                        fresh[:len(arr)] = arr
+                        arrays[j] = fresh
+                    elif len(arr) > stage.state_size:
+                        from ..exceptions import ModelFileError
+
+                        raise ModelFileError(f"The saved state of metric {key!r} holds {len(arr)} floats, more "
+                                             f"than this version's {stage.state_size}: it was saved by a newer "
+                                             "version. Load it with that version.")
