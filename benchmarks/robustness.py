@@ -85,14 +85,26 @@ def metric_frame(rng: np.random.Generator, n: int = 900, k: int = 3, spike_at: i
 
 
 # ---------------------------------------------------------------------------------------------- kinds
+def _names_m1(scored: pd.DataFrame) -> bool:
+    during = scored.iloc[700:730]
+    return bool(during["is_anomaly"].any()) and "m1" in set(during.loc[during["is_anomaly"], "top_metric"].astype(str))
+
+
 def metric_cells(rng: np.random.Generator, n_cases: int, tmp: Path) -> list[dict[str, Any]]:
-    """One bad cell in a metric column of ``detect``'s input: the column must still be scored."""
+    """One bad cell in a metric column of ``detect``'s input: the answer must be the clean input's.
+
+    The fault (rows 700-730, led by m1) counts as caught when a flagged row names m1; a case is a
+    silent wrong answer when the clean input catches it and the input with the bad cell does not.
+    """
     bad = ["NaN", "None", "abc", "", "inf", "-inf", "1e308", "-1e308", "nan", "NULL"]
     rows = []
     for i in range(n_cases):
         frame = metric_frame(rng)
         cell = bad[i % len(bad)]
         row = int(rng.integers(50, 600))
+        clean_src, clean_out = tmp / f"cells{i}.clean.csv", tmp / f"cells{i}.clean.out.csv"
+        frame.to_csv(clean_src, index=False)
+        run_cli("detect", "--input", clean_src, "--output", clean_out, "--time-col", "timestamp")
         frame = frame.astype({"m1": object})
         frame.loc[row, "m1"] = cell
         src, out = tmp / f"cells{i}.csv", tmp / f"cells{i}.out.csv"
@@ -104,11 +116,9 @@ def metric_cells(rng: np.random.Generator, n_cases: int, tmp: Path) -> list[dict
             outcome = "data_lost"
         elif outcome is None:
             scored = pd.read_csv(out)
-            during = scored.iloc[700:730]
             # the fault is led by m1: a run that dropped m1 for one bad cell cannot name it
-            caught = (len(scored) == len(frame) and bool(during["is_anomaly"].any())
-                      and "m1" in set(during.loc[during["is_anomaly"], "top_metric"].astype(str)))
-            outcome = "result" if caught else "silent_wrong"
+            caught = len(scored) == len(frame) and _names_m1(scored)
+            outcome = "result" if caught or not _names_m1(pd.read_csv(clean_out)) else "silent_wrong"
         rows.append({"kind": "metric cells", "case": f"{cell!r} at row {row}", "outcome": outcome,
                      "detail": err.strip().splitlines()[-1][:160] if err.strip() else ""})
     return rows
@@ -122,9 +132,10 @@ def timestamps(rng: np.random.Generator, n_cases: int, tmp: Path) -> list[dict[s
         ("ISO +02:00", lambda t: (t.tz_localize("UTC").tz_convert("Etc/GMT-2")).strftime("%Y-%m-%dT%H:%M:%S%z"),
          None),
         ("year 2300", lambda t: [f"{2300 + (x.year - 2024)}-{x:%m-%dT%H:%M:%S}" for x in t], "shift"),
-        ("epoch s", lambda t: (t.asi8 // 10**9), None),
-        ("epoch ms", lambda t: (t.asi8 // 10**6), None),
-        ("epoch us", lambda t: (t.asi8 // 10**3), None),
+        # as_unit("ns"): pandas 3 builds date ranges in microseconds, so asi8 alone is not nanoseconds
+        ("epoch s", lambda t: (t.as_unit("ns").asi8 // 10**9), None),
+        ("epoch ms", lambda t: (t.as_unit("ns").asi8 // 10**6), None),
+        ("epoch us", lambda t: (t.as_unit("ns").asi8 // 10**3), None),
         ("dd/mm/YYYY HH:MM (days <= 12)", lambda t: t.strftime("%d/%m/%Y %H:%M"), "ambiguous"),
         ("missing times", lambda t: t.strftime("%Y-%m-%dT%H:%M:%S"), "holes"),
     ]
