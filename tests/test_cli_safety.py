@@ -142,7 +142,8 @@ def test_latin1_input_is_refused_or_read_with_its_encoding(tmp_path, capsys):
     code, err = _run(["detect", "--input", str(path), "--output", str(tmp_path / "d.csv"), "--encoding", "latin-1"],
                      capsys)
     assert code == 0
-    assert (tmp_path / "d.csv").read_bytes().decode("latin-1").splitlines()[1].startswith("2024-01-01T00:00:00,50,Zürich,")
+    written = (tmp_path / "d.csv").read_bytes().decode("latin-1")
+    assert written.splitlines()[1].startswith("2024-01-01T00:00:00,50,Zürich,")
     assert "Zürich" in (tmp_path / "d.csv").read_bytes().decode("latin-1")
     assert "\ufffd" not in (tmp_path / "d.csv").read_bytes().decode("latin-1")
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from incidentml.exceptions import InvalidParameterError
-from incidentml.incidents._forecast import BreachForecast, BreachForecaster, fit_breach, format_duration
 from incidentml.datasets import SCENARIO_KINDS as KINDS
 from incidentml.datasets import Scenario, make_scenario, make_scenarios
+from incidentml.exceptions import InvalidParameterError
+from incidentml.incidents._forecast import BreachForecast, BreachForecaster, fit_breach, format_duration
 
 T0 = 1_714_953_600.0  # 2024-05-06T00:00:00Z
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import messy_text
 
 from incidentml import IncidentPredictor
 from incidentml.anomaly import score_frame, score_long
@@ -27,8 +28,6 @@ from incidentml.exceptions import IncidentMLError, IncidentMLWarning, SkippedRow
 from incidentml.fleet import score_fleet
 from incidentml.history import incident_counts, time_to_resolve
 from incidentml.utils import parse_times
-
-from strategies import messy_text
 
 # ---------------------------------------------------------------------------------------------- strategies
 _WORDS = st.sampled_from(["NaN", "nan", "None", "null", "", " ", "abc", "1e308", "-inf", "n/a", "12,5", "0x1F"])

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from incidentml.anomaly import AnomalyDetector
-from incidentml.utils import as_point
 from incidentml.cli import main
 from incidentml.exceptions import DataError, InvalidParameterError, SchemaError
 from incidentml.incidents import Incident, IncidentPredictor
+from incidentml.utils import as_point
 
 
 class Passthrough(AnomalyDetector):

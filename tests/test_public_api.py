@@ -111,5 +111,6 @@ def test_notebooks_and_readme_use_public_names_only():
     bad = []
     for f in files:
         if f.exists():
-            bad += [f"{f.name}: {m}" for m in re.findall(r"incidentml(?:\.\w+)*\._[a-z]\w*", f.read_text(encoding="utf-8"))]
+            text = f.read_text(encoding="utf-8")
+            bad += [f"{f.name}: {m}" for m in re.findall(r"incidentml(?:\.\w+)*\._[a-z]\w*", text)]
     assert not bad, bad

@@ -7,10 +7,9 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import messy_text
 
 from incidentml.triage import normalize_text
-
-from strategies import messy_text
 
 
 @pytest.mark.parametrize(("raw", "token"), [

@@ -112,3 +112,46 @@ def test_nab_file_reads_year_2300_text_times():
     f = NABFile(["2300-01-01 00:00:00", "2300-01-01 00:05:00", "2300-01-01 00:10:00"], [1.0, 2.0, 3.0])
     assert str(f.timestamps[0]).startswith("2300-01-01")
     assert (np.diff(f.timestamps) == np.timedelta64(300, "s")).all()
+
+
+def _ddmm(n: int = N) -> list[str]:
+    """Day-first times whose days are all <= 12: they read both ways, so a format is needed."""
+    t = pd.Timestamp("2024-03-01") + pd.to_timedelta(np.arange(n) * 60, unit="s")
+    return [x.strftime("%d/%m/%Y %H:%M") for x in t]
+
+
+def test_time_format_reaches_every_route():
+    fmt = "%d/%m/%Y %H:%M"
+    want = parse_times(_ddmm(), time_format=fmt)
+    assert want[0] == pd.Timestamp("2024-03-01", tz="UTC").timestamp()
+    wide = pd.DataFrame({"timestamp": _ddmm(), "cpu": _values()})
+    long = pd.DataFrame({"series_id": "a", "timestamp": _ddmm(), "value": _values()})
+    for call in (lambda: score_frame(wide, metrics=["cpu"]), lambda: score_long(long),
+                 lambda: score_fleet(long, n_jobs=1), lambda: IncidentPredictor().run(wide, metrics=["cpu"])):
+        with pytest.raises(DataError, match="time_format"):
+            call()
+    ref = score_frame(wide.assign(timestamp=want), metrics=["cpu"])["score"].to_numpy()
+    np.testing.assert_array_equal(score_frame(wide, metrics=["cpu"], time_format=fmt)["score"].to_numpy(), ref)
+    np.testing.assert_array_equal(score_long(long, time_format=fmt)["score"].to_numpy(), ref)
+    np.testing.assert_array_equal(score_fleet(long, n_jobs=1, time_format=fmt)["score"].to_numpy(), ref)
+    a = IncidentPredictor().run(wide, metrics=["cpu"], time_format=fmt)
+    b = IncidentPredictor().run(wide.assign(timestamp=want), metrics=["cpu"])
+    assert [i.to_dict() for i in a] == [i.to_dict() for i in b]
+
+
+def test_cli_score_and_long_incidents_take_time_format(tmp_path, capsys):
+    from incidentml.cli import main
+
+    src = tmp_path / "fleet.csv"
+    pd.DataFrame({"series_id": "a", "timestamp": _ddmm(), "value": _values()}).to_csv(src, index=False)
+    out = tmp_path / "scored.csv"
+    assert main(["score", "--input", str(src), "--output", str(out), "--workers", "1"]) == 2
+    assert "--time-format" in capsys.readouterr().err  # ambiguous dates are refused, naming the option
+    assert main(["score", "--input", str(src), "--output", str(out), "--workers", "1",
+                 "--time-format", "%d/%m/%Y %H:%M"]) == 0
+    scored = pd.read_csv(out)
+    assert len(scored) == N and scored["score"].notna().all()
+    inc = tmp_path / "inc.jsonl"
+    assert main(["incidents", "--input", str(src), "--output", str(inc), "--series-col", "series_id",
+                 "--workers", "1", "--time-format", "%d/%m/%Y %H:%M"]) == 0
+    assert all(line.startswith('{"') for line in inc.read_text().splitlines())

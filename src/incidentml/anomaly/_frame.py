@@ -36,7 +36,7 @@ def _check_threshold(threshold: float) -> None:
 
 def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metrics: list[str] | None = None,
                 detector: str | AnomalyDetector = "default", threshold: float = DEFAULT_THRESHOLD,
-                strict: bool = False) -> pd.DataFrame:
+                strict: bool = False, time_format: str | None = None) -> pd.DataFrame:
     """Score one entity's metrics, row by row in time order.
 
     Parameters
@@ -54,6 +54,9 @@ def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metr
     strict : bool, default=False
         Raise :class:`~incidentml.exceptions.DataError` instead of warning
         (:class:`~incidentml.exceptions.SkippedRowsWarning`) when rows have no timestamp.
+    time_format : str or None, default=None
+        An exact ``strptime`` format for text timestamps, for :func:`~incidentml.utils.parse_times`
+        (needed when ``dd/mm/YYYY`` dates read both ways).
 
     Returns
     -------
@@ -78,7 +81,7 @@ def score_frame(frame: pd.DataFrame, *, time_col: str | None = "timestamp", metr
     det = _detector(detector)
     n = len(frame)
     if time_col is not None:
-        secs = column_seconds(frame, time_col)
+        secs = column_seconds(frame, time_col, time_format=time_format)
         timed = ~np.isnan(secs)
         _report_skipped(frame, ~timed, f"no {time_col!r} (time_col)", strict)
         order = np.flatnonzero(timed)[np.argsort(secs[timed], kind="stable")]
@@ -119,7 +122,8 @@ def _report_skipped(frame: pd.DataFrame, skipped: np.ndarray, why: str, strict: 
 
 def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str = "timestamp",
                value_col: str = "value", detector: str | AnomalyDetector = "default",
-               threshold: float = DEFAULT_THRESHOLD, strict: bool = False, **params: Any) -> pd.DataFrame:
+               threshold: float = DEFAULT_THRESHOLD, strict: bool = False, time_format: str | None = None,
+               **params: Any) -> pd.DataFrame:
     """Score many series in the long format, one fresh detector per series.
 
     Returns the frame's ``id_col``, ``time_col`` and ``value_col`` with ``score`` and
@@ -139,6 +143,8 @@ def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str 
         Raise :class:`~incidentml.exceptions.DataError` instead of warning
         (:class:`~incidentml.exceptions.SkippedRowsWarning`) when rows have no series or no timestamp;
         such rows are not scored (``score`` NaN, ``is_anomaly`` False).
+    time_format : str or None, default=None
+        An exact ``strptime`` format for text timestamps (as in :func:`score_frame`).
     **params
         Hyperparameters for :func:`make_detector` when ``detector`` is a name.
 
@@ -162,7 +168,7 @@ def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str 
     ids = frame[id_col]
     no_id = (ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy()
     _report_skipped(frame, no_id, f"no {id_col!r} (id_col)", strict)
-    no_time = np.isnan(column_seconds(frame, time_col)) & ~no_id
+    no_time = np.isnan(column_seconds(frame, time_col, time_format=time_format)) & ~no_id
     _report_skipped(frame, no_time, f"no {time_col!r} (time_col)", strict)
     scores = np.full(len(frame), np.nan)
     keep = np.flatnonzero(~no_id & ~no_time)
@@ -170,7 +176,8 @@ def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str 
         rows = keep[idx]
         part = frame.iloc[rows]
         det = make_detector(detector, **params) if isinstance(detector, str) else _clone(detector)
-        res = score_frame(part, time_col=time_col, metrics=[value_col], detector=det, threshold=threshold)
+        res = score_frame(part, time_col=time_col, metrics=[value_col], detector=det, threshold=threshold,
+                          time_format=time_format)
         scores[rows] = res["score"].to_numpy()
     out["score"] = scores
     out["is_anomaly"] = scores >= threshold

@@ -41,6 +41,9 @@ def register(jobs: Any) -> None:
     p.add_argument("--output", required=True, metavar="PATH", help="output file (.parquet or .csv)")
     p.add_argument("--series-col", default="series_id", help="series column (default: series_id)")
     p.add_argument("--time-col", default="timestamp", help="time column (default: timestamp)")
+    p.add_argument("--time-format", default=None, metavar="FORMAT",
+                   help="exact strptime format of text timestamps, e.g. '%%d/%%m/%%Y %%H:%%M' (default: ISO 8601, "
+                        "epoch numbers by magnitude, day-first dates decided from the column)")
     p.add_argument("--value-col", default="value", help="value column (default: value)")
     p.add_argument("--entity-col", default=None, metavar="COL", help="optional host/service column, kept in the output")
     p.add_argument("--detector", default="default",
@@ -110,7 +113,7 @@ def _score(args: Any) -> int:
         summary = score_files(args.input, args.output, args.detector, series_col=args.series_col,
                               time_col=args.time_col, value_col=args.value_col, entity_col=args.entity_col,
                               state=args.state, n_jobs=args.workers or -1, scheduler=client, strict=args.strict,
-                              **extra)
+                              time_format=args.time_format, **extra)
     skipped = sum(summary["skipped"].values())
     state = summary["state"]
     rows = f"{summary['rows']}" if not skipped else f"{summary['rows'] - skipped} of {summary['rows']}"
@@ -156,7 +159,8 @@ def run_long_incidents(args: Any, predictor_params: dict[str, Any]) -> int:
     out = check_output_path(args.output, "--output", files)
     cols = [args.series_col, args.time_col, args.value_col] + ([args.entity_col] if args.entity_col else [])
     kw = dict(series_col=args.series_col, time_col=args.time_col, value_col=args.value_col,
-              entity_col=args.entity_col, strict=getattr(args, "strict", False), **predictor_params)
+              entity_col=args.entity_col, strict=getattr(args, "strict", False),
+              time_format=getattr(args, "time_format", None), **predictor_params)
     with _reading(args), open_scheduler(args.scheduler, args.workers) as client:
         if client is not None:
             incidents = predict_incidents(read_dask(files, cols), args.detector, state=args.state, **kw)

@@ -64,8 +64,10 @@ def _report(skipped: Skipped, strict: bool) -> None:
         warnings.warn(msg, SkippedRowsWarning, stacklevel=3)
 
 
-def _schema(series_col: str, time_col: str, value_col: str, entity_col: str | None) -> LongSchema:
-    return LongSchema(series_col=series_col, time_col=time_col, value_col=value_col, entity_col=entity_col)
+def _schema(series_col: str, time_col: str, value_col: str, entity_col: str | None,
+            time_format: str | None = None) -> LongSchema:
+    return LongSchema(series_col=series_col, time_col=time_col, value_col=value_col, entity_col=entity_col,
+                      time_format=time_format)
 
 
 def _check_threshold(threshold: float) -> None:
@@ -279,7 +281,8 @@ def score_fleet(frame: Any, detector: str | AnomalyDetector = "default", *, seri
                 time_col: str = "timestamp", value_col: str = "value", entity_col: str | None = None,
                 threshold: float = DEFAULT_THRESHOLD, detector_params: dict[str, Any] | None = None,
                 state: str | os.PathLike[str] | None = None, n_jobs: int | None = -1,
-                n_partitions: int = DEFAULT_PARTITIONS, strict: bool = False) -> pd.DataFrame:
+                n_partitions: int = DEFAULT_PARTITIONS, strict: bool = False,
+                time_format: str | None = None) -> pd.DataFrame:
     """Score every point of a long-format fleet frame, one detector per series.
 
     Each series is scored test-then-train in time order (ties by value), exactly as the loop
@@ -307,6 +310,9 @@ def score_fleet(frame: Any, detector: str | AnomalyDetector = "default", *, seri
     strict : bool, default=False
         Raise instead of warning (:class:`~incidentml.exceptions.SkippedRowsWarning`) when rows
         are not used (no series id, no timestamp, or not newer than the saved state).
+    time_format : str or None, default=None
+        An exact ``strptime`` format for text timestamps, for :func:`~incidentml.utils.parse_times`
+        (needed when ``dd/mm/YYYY`` dates read both ways).
 
     Returns
     -------
@@ -328,7 +334,7 @@ def score_fleet(frame: Any, detector: str | AnomalyDetector = "default", *, seri
     (True, 1)
     """
     _check_threshold(threshold)
-    schema = _schema(series_col, time_col, value_col, entity_col)
+    schema = _schema(series_col, time_col, value_col, entity_col, time_format)
     make, config = _detector_maker(detector, detector_params)
     store = StateStore(state, job="score", config=config, n_partitions=n_partitions) if state is not None else None
     n_parts = store.n_partitions if store is not None else n_partitions
@@ -383,7 +389,7 @@ def predict_incidents(frame: Any, detector: str | AnomalyDetector = "default", *
                       time_col: str = "timestamp", value_col: str = "value", entity_col: str | None = None,
                       state: str | os.PathLike[str] | None = None, n_jobs: int | None = -1,
                       n_partitions: int = DEFAULT_PARTITIONS, strict: bool = False,
-                      **predictor_params: Any) -> pd.DataFrame:
+                      time_format: str | None = None, **predictor_params: Any) -> pd.DataFrame:
     """Predicted incidents of every entity of a long-format fleet frame.
 
     The series of an entity (``entity_col``; without it each series is its own entity) are the
@@ -395,6 +401,8 @@ def predict_incidents(frame: Any, detector: str | AnomalyDetector = "default", *
 
     Parameters
     ----------
+    time_format : str or None, default=None
+        An exact ``strptime`` format for text timestamps (as in :func:`score_fleet`).
     predictor_params
         Passed to :class:`~incidentml.IncidentPredictor` (``limits``, ``combine``, ...).
 
@@ -419,7 +427,7 @@ def predict_incidents(frame: Any, detector: str | AnomalyDetector = "default", *
     """
     from ..incidents import IncidentPredictor
 
-    schema = _schema(series_col, time_col, value_col, entity_col)
+    schema = _schema(series_col, time_col, value_col, entity_col, time_format)
     if isinstance(detector, AnomalyDetector) and predictor_params.get("detector") is not None:
         raise InvalidParameterError("Give the detector once.")
     IncidentPredictor(detector, **predictor_params)._setup()  # fail early on bad parameters
@@ -467,7 +475,8 @@ def score_files(inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
                 threshold: float = DEFAULT_THRESHOLD, detector_params: dict[str, Any] | None = None,
                 state: str | os.PathLike[str] | None = None, n_jobs: int | None = -1,
                 scheduler: Any = None, n_partitions: int = DEFAULT_PARTITIONS,
-                chunk_rows: int = DEFAULT_CHUNK_ROWS, strict: bool = False) -> dict[str, Any]:
+                chunk_rows: int = DEFAULT_CHUNK_ROWS, strict: bool = False,
+                time_format: str | None = None) -> dict[str, Any]:
     """Score CSV or Parquet files (a path, a glob or a list) into one output file, in bounded memory.
 
     In-process (``scheduler=None``) the inputs are read ``chunk_rows`` at a time and each chunk
@@ -506,6 +515,8 @@ def score_files(inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         Rows read at a time in-process.
     strict : bool, default=False
         Raise instead of warning when rows are not used.
+    time_format : str or None, default=None
+        An exact ``strptime`` format for text timestamps (as in :func:`score_fleet`).
 
     Returns
     -------
@@ -530,7 +541,7 @@ def score_files(inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     """
     _check_threshold(threshold)
     files = expand_inputs(inputs)
-    schema = _schema(series_col, time_col, value_col, entity_col)
+    schema = _schema(series_col, time_col, value_col, entity_col, time_format)
     make, config = _detector_maker(detector, detector_params)
     writer = FrameWriter(output, inputs=files)
     store = StateStore(state, job="score", config=config, n_partitions=n_partitions) if state is not None else None

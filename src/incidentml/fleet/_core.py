@@ -131,7 +131,7 @@ def prepare_rows(frame: pd.DataFrame, schema: LongSchema, key_col: str) -> tuple
     """``(keys, seconds, values, usable)`` of a long frame; ``usable`` is False where a key or time is missing."""
     keys = frame[key_col].to_numpy(dtype=object)
     missing_key = pd.isna(frame[key_col]).to_numpy() | (frame[key_col].astype(str).str.strip() == "").to_numpy()
-    secs = column_seconds(frame, schema.time_col)
+    secs = column_seconds(frame, schema.time_col, time_format=schema.time_format)
     values = _values(frame, schema)
     usable = ~missing_key & ~np.isnan(secs)
     return keys, secs, values, usable
@@ -212,7 +212,7 @@ def _group_in_time_order(rows: np.ndarray, codes: np.ndarray, secs: np.ndarray, 
 def prepare(frame: pd.DataFrame, schema: LongSchema, key_col: str) -> Prepared:
     """Validate and sort a long frame once; rows without a key or a time are counted, not used."""
     codes, names = _codes(frame[key_col])
-    secs = column_seconds(frame, schema.time_col)
+    secs = column_seconds(frame, schema.time_col, time_format=schema.time_format)
     values = _values(frame, schema)
     skipped = Skipped()
     no_key = codes < 0

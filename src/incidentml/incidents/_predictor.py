@@ -607,7 +607,8 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------ batch route
     def run(self, frame: pd.DataFrame, *, time_col: str = "timestamp", entity_col: str | None = None,
-            metrics: list[str] | None = None, return_events: bool = False, n_jobs: int = 1) -> Any:
+            metrics: list[str] | None = None, return_events: bool = False, n_jobs: int = 1,
+            time_format: str | None = None) -> Any:
         """Feed a whole table and return every incident in its final state, ordered by ``raised_at``.
 
         Gives exactly the incidents of calling :meth:`update` row by row. Rows are processed in
@@ -630,6 +631,9 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
             Also return the events.
         n_jobs : int, default=1
             Processes for the entities (-1 for all cores).
+        time_format : str or None, default=None
+            An exact ``strptime`` format for text timestamps, for
+            :func:`~incidentml.utils.parse_times` (needed when ``dd/mm/YYYY`` dates read both ways).
 
         Returns
         -------
@@ -662,7 +666,7 @@ class IncidentPredictor(PersistenceMixin, BaseEstimator):
         if not metrics:
             raise SchemaError("The data has no numeric metric column besides the time and entity columns.")
 
-        secs = column_seconds(frame, time_col)
+        secs = column_seconds(frame, time_col, time_format=time_format)
         if np.isnan(secs).any():
             i = int(np.flatnonzero(np.isnan(secs))[0])
             raise DataError(f"Column {time_col!r} row {i} has no timestamp; every row needs one.")

@@ -38,6 +38,9 @@ class LongSchema:
         The numeric value.
     entity_col : str or None, default=None
         Optional column grouping series into entities (hosts, services).
+    time_format : str or None, default=None
+        An exact :func:`datetime.datetime.strptime` format for text timestamps (``"%d/%m/%Y %H:%M"``),
+        passed to :func:`parse_times`; ``None`` reads every accepted form.
 
     Examples
     --------
@@ -51,6 +54,7 @@ class LongSchema:
     time_col: str = "timestamp"
     value_col: str = "value"
     entity_col: str | None = None
+    time_format: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -256,7 +260,7 @@ def validate_long_frame(frame: pd.DataFrame, schema: LongSchema | None = None, *
     Examples
     --------
     >>> validate_long_frame(pd.DataFrame({"series_id": ["a"], "timestamp": [0], "value": [1.0]}))
-    LongSchema(series_col='series_id', time_col='timestamp', value_col='value', entity_col=None)
+    LongSchema(series_col='series_id', time_col='timestamp', value_col='value', entity_col=None, time_format=None)
     >>> validate_long_frame(pd.DataFrame({"id": ["a"]}))
     Traceback (most recent call last):
     ...
