@@ -155,3 +155,19 @@ def test_cli_score_and_long_incidents_take_time_format(tmp_path, capsys):
     assert main(["incidents", "--input", str(src), "--output", str(inc), "--series-col", "series_id",
                  "--workers", "1", "--time-format", "%d/%m/%Y %H:%M"]) == 0
     assert all(line.startswith('{"') for line in inc.read_text().splitlines())
+
+
+def test_dates_that_read_the_same_both_ways_are_not_ambiguous():
+    assert parse_times(["01/01/2024", "05/05/2024 10:00"]).tolist() == [
+        pd.Timestamp("2024-01-01", tz="UTC").timestamp(), pd.Timestamp("2024-05-05 10:00", tz="UTC").timestamp()]
+    with pytest.raises(DataError, match="'01/02/2024' \\(row 1\\)"):
+        parse_times(["01/01/2024", "01/02/2024"])
+
+
+def test_score_long_reads_the_time_column_once_as_the_fleet_does():
+    """Day-first is decided from the whole column, not from each series' slice of it."""
+    frame = pd.DataFrame({"series_id": ["a", "a", "b"], "timestamp": ["02/01/2000", "03/01/2000", "13/01/2000"],
+                          "value": [1.0, 2.0, 3.0]})
+    direct = score_long(frame)  # series 'a' alone reads both ways; the column says day-first
+    fleet = score_fleet(frame, n_jobs=1)
+    np.testing.assert_array_equal(direct["score"].to_numpy(), fleet["score"].to_numpy())

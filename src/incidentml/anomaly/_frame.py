@@ -15,7 +15,14 @@ import pandas as pd
 
 from .._validation import Interval
 from ..exceptions import DataError, InvalidParameterError, SkippedRowsWarning
-from ..utils import LongSchema, as_columns, column_seconds, validate_long_frame, validate_metric_frame
+from ..utils import (
+    LongSchema,
+    as_columns,
+    column_seconds,
+    seconds_to_datetime64,
+    validate_long_frame,
+    validate_metric_frame,
+)
 from ._calibration import DEFAULT_THRESHOLD
 from ._registry import make_detector
 from .base import AnomalyDetector
@@ -168,16 +175,16 @@ def score_long(frame: pd.DataFrame, *, id_col: str = "series_id", time_col: str 
     ids = frame[id_col]
     no_id = (ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy()
     _report_skipped(frame, no_id, f"no {id_col!r} (id_col)", strict)
-    no_time = np.isnan(column_seconds(frame, time_col, time_format=time_format)) & ~no_id
+    secs = column_seconds(frame, time_col, time_format=time_format)  # the whole column at once, as the fleet
+    no_time = np.isnan(secs) & ~no_id
     _report_skipped(frame, no_time, f"no {time_col!r} (time_col)", strict)
     scores = np.full(len(frame), np.nan)
     keep = np.flatnonzero(~no_id & ~no_time)
     for _, idx in frame.iloc[keep].groupby(id_col, sort=False).indices.items():
         rows = keep[idx]
-        part = frame.iloc[rows]
+        part = frame.iloc[rows].assign(**{time_col: seconds_to_datetime64(secs[rows])})  # parsed once
         det = make_detector(detector, **params) if isinstance(detector, str) else _clone(detector)
-        res = score_frame(part, time_col=time_col, metrics=[value_col], detector=det, threshold=threshold,
-                          time_format=time_format)
+        res = score_frame(part, time_col=time_col, metrics=[value_col], detector=det, threshold=threshold)
         scores[rows] = res["score"].to_numpy()
     out["score"] = scores
     out["is_anomaly"] = scores >= threshold

@@ -161,8 +161,8 @@ def _reorder_day_first(vals: list[Any], name: str) -> list[Any]:
                f"(row {month_first[0]}: {vals[month_first[0]]!r}) dates. Pass time_format= (--time-format), "
                "for example '%d/%m/%Y', or use ISO 8601.")
         raise DataError(msg)
-    if not day_first and not month_first:
-        i = hits[0][0]
+    if not day_first and not month_first and any(int(m.group(1)) != int(m.group(3)) for _, m in hits):
+        i = next(i for i, m in hits if int(m.group(1)) != int(m.group(3)))
         msg = (f"Column {name!r} holds dates such as {vals[i]!r} (row {i}) that read both day-first and "
                "month-first. Pass time_format= (--time-format), for example '%d/%m/%Y' or '%m/%d/%Y', "
                "or use ISO 8601.")
@@ -243,7 +243,9 @@ def parse_times(values: Any, *, time_format: str | None = None, name: str = "tim
       the finite values: ``m < 1e11`` seconds (up to year 5138), ``m < 1e14`` milliseconds,
       ``m < 1e17`` microseconds, otherwise nanoseconds. Small numbers (0..3600) are seconds.
     - Strings ``a/b/YYYY`` (``/``, ``.`` or ``-``): day-first if some ``a > 12``, month-first if
-      some ``b > 12``; both, or neither, is refused: pass ``time_format=``. ISO 8601 is never ambiguous.
+      some ``b > 12``; both, or neither, is refused: pass ``time_format=`` (neither is accepted when
+      every such date has ``a == b``, as ``01/01/2024``: it reads the same both ways). ISO 8601 is
+      never ambiguous.
     - Aware values (offsets, ``Z``, tz-aware datetimes, mixed offsets) are converted to UTC;
       naive values are taken as UTC.
 
