@@ -23,6 +23,7 @@ from river.base import Base as RiverBase
 from sklearn.base import BaseEstimator
 
 from .._validation import validate_params
+from ..exceptions import ModelFileError
 from ..utils import PersistenceMixin, as_columns, as_point, to_seconds, to_seconds_array
 
 __all__ = ["AnomalyDetector", "KernelDetector", "Stage", "as_columns", "as_point"]
@@ -545,8 +546,6 @@ class KernelDetector(AnomalyDetector):
                         fresh[:len(arr)] = arr
                         arrays[j] = fresh
                     elif len(arr) > stage.state_size:
-                        from ..exceptions import ModelFileError
-
                         raise ModelFileError(f"The saved state of metric {key!r} holds {len(arr)} floats, more "
                                              f"than this version's {stage.state_size}: it was saved by a newer "
                                              "version. Load it with that version.")

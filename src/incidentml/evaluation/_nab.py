@@ -486,13 +486,14 @@ def load_nab_corpus(data_dir: str | Path, labels_path: str | Path) -> NABCorpus:
             pair = []
             for stamp in (start, end):
                 try:
-                    t = seconds_to_datetime64(parse_times([stamp], name="window"))[0]
-                    if np.isnat(t):
-                        raise ValueError(stamp)
-                except (ValueError, DataError):
+                    secs = parse_times([stamp], name="window", errors="coerce")
+                except DataError:  # a bool, or a date that reads both ways
+                    secs = np.array([np.nan])
+                if np.isnan(secs[0]):
                     raise DataError(
                         f"Labels file '{labels_path}': window time {stamp!r} of {key!r} is not a date-time."
-                    ) from None
+                    )
+                t = seconds_to_datetime64(secs)[0]
                 hits = np.flatnonzero(ts == t)
                 if hits.size == 0:
                     raise DataError(
